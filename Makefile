@@ -1,0 +1,38 @@
+# kyma-connectors — one entry point for people and CI.
+#   make test   the fast test suite (unit tests with Pulumi mocks, both services against loopback servers)
+#   make lint   ruff + mypy
+#   make e2e    the real Pulumi engine against a local kube-apiserver (builds the offline toolchain first)
+#   make demo   the main job on an embedded default: local control plane, local state, no cloud account
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP_REQS := requirements.txt requirements-dev.txt $(wildcard event_gateway/requirements.txt registrar/requirements.txt policy/requirements.txt)
+CODE_DIRS := $(wildcard catalog components config event_gateway registrar webhooks connectorctl doubles policy bench scripts tests __main__.py)
+
+.PHONY: venv test lint check
+venv: $(VENV)/.installed
+$(VENV)/.installed: $(PIP_REQS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+test: venv
+	$(VENV)/bin/pytest -q -m "not e2e"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy $(CODE_DIRS)
+
+check: lint test
+
+# === issue 2: Pulumi program, policy pack, benchmarks ===
+
+# === issue 3: event gateway ===
+
+# === issue 4: webhook provider, connectorctl ===
+
+# === issue 5: registrar ===
+
+# === issue 6: toolchain, control plane, e2e, demo ===
