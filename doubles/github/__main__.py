@@ -1,0 +1,37 @@
+"""``python -m doubles.github --port N [--token T ...] [--spec PATH]``: serve the GitHub double until interrupted.
+
+Prints the base URL as the first line of stdout (flushed), so a script can read it and pass it as ``api_url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from doubles.github.contract import Contract
+from doubles.github.server import GitHubDouble
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m doubles.github", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = pick a free one)")
+    parser.add_argument("--token", action="append", default=[], help="accept this token with full hook scopes")
+    parser.add_argument("--spec", type=Path, default=None, help="rest-hooks-openapi.json (default: ../shared)")
+    args = parser.parse_args(argv)
+    double = GitHubDouble(args.port, contract=Contract.load(args.spec), tokens=tuple(args.token))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    double.start()
+    print(double.url, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    double.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
