@@ -1,0 +1,326 @@
+"""Recording Pulumi mocks: run a program or a component under ``pulumi.runtime.set_mocks`` and keep what it registered.
+
+Why our own monitor: the SDK's ``MockMonitor`` hands ``Mocks.new_resource`` only type, name and inputs, so parents,
+``depends_on``, ``additional_secret_outputs`` and the secrecy of inputs are lost -- exactly what the component tests
+must assert. ``RecordingMonitor`` keeps the whole ``RegisterResourceRequest`` as a :class:`Registration` and, like the
+engine (not the SDK's mock), also
+
+- runs resource transforms (``opts.transforms``) and stack transforms (``pulumi.runtime.register_stack_transform``) on
+  the registered properties, own transforms first, then the stack's, in registration order; their returned *options*
+  are ignored (the mock cannot re-parent), their *properties* are what gets recorded;
+- marks the outputs named in ``additional_secret_outputs`` secret, so ``RandomPassword.result`` and a k8s
+  ``Secret``'s ``stringData`` come back as secret Outputs the way they do from a real deployment.
+
+``RecordingMocks`` answers with the inputs as outputs, an id shaped like the provider's (``namespace/name`` for
+Kubernetes objects), and the few outputs providers compute that programs read: ``RandomPassword.result`` (a value
+derived from the resource name, never a real secret) and the WebhookRegistration outputs. Tests add or replace
+answers per type token with ``outputs={type: fn(MockResourceArgs) -> dict}``.
+
+Usage::
+
+    stack = MockStack(config={"clusterDomain": "example.org"}, secret_keys=["connectors"])
+    app = stack.run(lambda: KymaApplication("gh", KymaApplicationArgs(...)))
+    reg = stack.one("kubernetes:applicationconnector.kyma-project.io/v1alpha1:Application")
+    assert reg.parent_type == "kyma-connectors:index:KymaApplication"
+    assert stack.is_secret(app.some_output)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+import pulumi
+from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+PROJECT: Final[str] = "kyma-connectors"
+"""The project name from Pulumi.yaml; config keys without a namespace are put under it."""
+
+T = TypeVar("T")
+OutputsFn = Callable[[_mocks.MockResourceArgs], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One ``RegisterResource`` call as the engine would have received it (after transforms)."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    """The parent's URN; the stack's URN for top-level resources."""
+    custom: bool
+    inputs: dict[str, Any]
+    """Input properties with secrets unwrapped (plain values): compare them freely, never print them in product code."""
+    secret_paths: frozenset[str]
+    """Dotted paths of input values that were secret Outputs (``stringData``, ``spec.template``...)."""
+    dependencies: frozenset[str]
+    """URNs from ``depends_on`` and from Outputs used as inputs."""
+    property_dependencies: Mapping[str, frozenset[str]]
+    additional_secret_outputs: tuple[str, ...]
+    delete_before_replace: bool
+    ignore_changes: tuple[str, ...]
+    replace_on_changes: tuple[str, ...]
+    provider: str
+    id: str = ""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def parent_type(self) -> str:
+        """The parent's type token (last ``$`` segment of the parent URN's type)."""
+        return _urn_type(self.parent).split("$")[-1] if self.parent else ""
+
+    @property
+    def qualified_type(self) -> str:
+        """The URN's ``Parent$...$Type`` chain, e.g. ``kyma-connectors:index:Connector$kubernetes:core/v1:Secret``."""
+        return _urn_type(self.urn)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        value = self.inputs.get("metadata") or {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def k8s_name(self) -> str | None:
+        return self.metadata.get("name")
+
+    @property
+    def k8s_namespace(self) -> str | None:
+        return self.metadata.get("namespace")
+
+    def is_secret(self, path: str) -> bool:
+        """True when the input at ``path`` (or one of its ancestors) was a secret."""
+        return any(path == p or path.startswith(p + ".") for p in self.secret_paths)
+
+    def k8s_object(self) -> dict[str, Any]:
+        """The object as a Kubernetes API server would receive it (for CRD validation)."""
+        return {k: v for k, v in self.inputs.items() if not k.startswith("__")}
+
+    def depends_on(self, other: Registration) -> bool:
+        return other.urn in self.dependencies or any(other.urn in deps for deps in self.property_dependencies.values())
+
+
+def _urn_type(urn: str) -> str:
+    parts = urn.split("::")
+    return parts[2] if len(parts) > 3 else ""
+
+
+def _plain(value: Any, path: str, secrets: set[str]) -> Any:
+    """Unwrap RPC secret markers recursively, remembering where they were."""
+    if rpc.is_rpc_secret(value):
+        secrets.add(path)
+        return _plain(rpc.unwrap_rpc_secret(value), path, secrets)
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{path}.{k}" if path else str(k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    return value
+
+
+def _fake_secret(name: str, length: int = 32) -> str:
+    """A stable stand-in for a generated secret: derived from the resource name, so tests can compare runs."""
+    return hashlib.sha256(f"mock-secret/{name}".encode()).hexdigest()[:length]
+
+
+def _random_password(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+    length = int(args.inputs.get("length") or 32)
+    return {"result": _fake_secret(args.name, length), "bcryptHash": "mock"}
+
+
+def _webhook_registration(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+    digest = hashlib.sha256(f"hook/{args.name}".encode()).hexdigest()
+    return {
+        "hook_id": str(int(digest[:8], 16)),
+        "ping_status": "ok",
+        "last_response": {"code": 200, "status": "active", "message": "OK"},
+    }
+
+
+DEFAULT_OUTPUTS: Final[dict[str, OutputsFn]] = {
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "pulumi-python:dynamic/kyma-connectors:WebhookRegistration": _webhook_registration,
+}
+
+
+class RecordingMocks(_mocks.Mocks):
+    """Answers resource registrations with their inputs plus provider-computed outputs (see module docstring)."""
+
+    def __init__(self, outputs: Mapping[str, OutputsFn] | None = None) -> None:
+        self.outputs: dict[str, OutputsFn] = {**DEFAULT_OUTPUTS, **(outputs or {})}
+
+    def new_resource(self, args: _mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        extra = self.outputs.get(args.typ)
+        if extra is not None:
+            state.update(extra(args))
+        return self._id(args, state), state
+
+    def call(self, args: _mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+    @staticmethod
+    def _id(args: _mocks.MockResourceArgs, state: Mapping[str, Any]) -> str:
+        if args.typ.startswith("kubernetes:"):
+            meta = rpc.unwrap_rpc_secret(state.get("metadata")) or {}
+            name = meta.get("name") or args.name
+            return f"{meta['namespace']}/{name}" if meta.get("namespace") else str(name)
+        return f"{args.name}-id"
+
+
+class RecordingMonitor(_mocks.MockMonitor):
+    """A MockMonitor that records every registration in full and runs transforms (see module docstring)."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        inputs = self._transformed(request, rpc.deserialize_properties(request.object))
+        args = _mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(args)
+        for key in request.additionalSecretOutputs:
+            if key in state:
+                state[key] = rpc.wrap_rpc_secret(state[key])
+        secrets: set[str] = set()
+        plain = _plain(inputs, "", secrets)
+        self.registrations.append(Registration(
+            type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
+            inputs=plain, secret_paths=frozenset(secrets), dependencies=frozenset(request.dependencies),
+            property_dependencies={k: frozenset(v.urns) for k, v in request.propertyDependencies.items()},
+            additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            delete_before_replace=bool(request.deleteBeforeReplace), ignore_changes=tuple(request.ignoreChanges),
+            replace_on_changes=tuple(request.replaceOnChanges), provider=request.provider, id=id_ or "",
+            outputs=_plain(state, "", set()),
+        ))
+        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
+
+    def _transformed(self, request: Any, props: dict[str, Any]) -> dict[str, Any]:
+        transforms = [*_mocks._resolve_callbacks(request.transforms), *self._stack_transforms]
+        for transform in transforms:
+            result = transform(pulumi.ResourceTransformArgs(
+                custom=bool(request.custom), type_=request.type, name=request.name, props=props,
+                opts=pulumi.ResourceOptions(),
+            ))
+            if inspect.isawaitable(result):
+                result = _sync_await(result)
+            if result is not None:
+                props = dict(result.props)
+        return props
+
+
+class MockStack:
+    """One mocked ``pulumi up`` (or preview): config in, program run, registrations and stack outputs out.
+
+    Each instance resets the SDK's global state (root stack, config, RPC bookkeeping), so tests do not leak into each
+    other; create a fresh one per program run.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: Mapping[str, Any] | None = None,
+        secret_keys: Iterable[str] = (),
+        project: str = PROJECT,
+        stack: str = "test",
+        preview: bool = False,
+        outputs: Mapping[str, OutputsFn] | None = None,
+    ) -> None:
+        self.project = project
+        self.stack = stack
+        self.preview = preview
+        self.config = {self._key(k): v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+        self.secret_keys = [self._key(k) for k in secret_keys]
+        self.mocks = RecordingMocks(outputs)
+        self.monitor = RecordingMonitor(self.mocks)
+
+    @staticmethod
+    def reset() -> None:
+        """Forget the root stack and the config, so code run after a mocked program sees a clean runtime."""
+        settings.ROOT.set(None)
+        set_all_config({}, [])
+
+    def _key(self, key: str) -> str:
+        return key if ":" in key else f"{self.project}:{key}"
+
+    @property
+    def registrations(self) -> list[Registration]:
+        return list(self.monitor.registrations)
+
+    def run(self, program: Callable[[], T]) -> T:
+        """Run ``program`` under the mocks, wait for every registration, and return what it returned.
+
+        Exceptions raised by the program propagate after the runtime drained; :attr:`registrations` still shows what
+        was registered before the failure.
+        """
+        settings.ROOT.set(None)
+        set_all_config(self.config, self.secret_keys)
+        _mocks.set_mocks(self.mocks, project=self.project, stack=self.stack, preview=self.preview,
+                         monitor=self.monitor)
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+        box: list[T] = []
+        _sync_await(run_pulumi_func(lambda: box.append(program())))
+        return box[0]
+
+    # --- reading results -------------------------------------------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:
+        """The value of an Output (or plain value) after the run; ``None`` for an unknown in preview."""
+        return _sync_await(pulumi.Output.from_input(value).future())
+
+    def is_secret(self, value: Any) -> bool:
+        return bool(_sync_await(pulumi.Output.from_input(value).is_secret()))
+
+    @property
+    def exports(self) -> dict[str, Any]:
+        """The stack outputs (``pulumi.export``), unresolved."""
+        root = settings.get_root_resource()
+        return dict(getattr(root, "outputs", {}) or {})
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.monitor.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        """The single registration of ``type_`` (and logical ``name``); fails listing what exists otherwise."""
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, got {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.monitor.registrations if r.urn == urn)
+
+    def children(self, parent: Registration) -> list[Registration]:
+        return [r for r in self.monitor.registrations if r.parent == parent.urn]
+
+    def descendants(self, parent: Registration) -> list[Registration]:
+        out: list[Registration] = []
+        for child in self.children(parent):
+            out += [child, *self.descendants(child)]
+        return out
+
+    def kubernetes(self) -> list[Registration]:
+        """Every Kubernetes object registered (provider resources excluded)."""
+        return [r for r in self.monitor.registrations if r.type.startswith("kubernetes:") and r.custom]
+
+    def custom_resources(self) -> list[Registration]:
+        """Kubernetes objects whose API group a CRD defines (dotted groups outside ``*.k8s.io``)."""
+        groups = [(r, r.type.split(":")[1].rpartition("/")[0]) for r in self.kubernetes()]
+        return [r for r, group in groups if "." in group and not group.endswith("k8s.io")]
