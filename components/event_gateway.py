@@ -1,0 +1,346 @@
+"""EventGateway: the Kubernetes side of the connector's data plane (the service itself is ``event_gateway/``).
+
+Webhooks arrive through the Istio ingress gateway and an APIRule **v2** that exposes exactly one route,
+``POST /webhook`` with ``noAuth``: the sender authenticates by signing the body, and that signature is checked inside
+the gateway against the Secret mounted here (GitHub and Qualtrics cannot present a JWT). Everything else about the pod
+is locked down: restricted pod security, secrets only through ``secretKeyRef``, a NetworkPolicy that admits the
+ingress gateway and lets the pod reach only the eventing publisher proxy, DNS and istiod.
+
+The spool volume is where the gateway writes each accepted delivery before it answers 2xx. By default it is an
+``emptyDir`` with a size limit: it survives container restarts (a crash, an OOM kill, a failed liveness probe) but
+not the pod's deletion or eviction: whatever the gateway has not forwarded by the end of its grace period (a rolling
+update, a drain) or by a node loss is gone with the pod. ``SpoolVolume(persistent=True)`` uses a
+PersistentVolumeClaim instead, which survives the pod and the node; a ReadWriteOnce volume serves one pod, so that
+mode requires one replica and the ``Recreate`` strategy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import _event_gateway_network as net
+from components import _pod_security as sec
+
+RESOURCE_TYPE: Final[str] = "kyma-connectors:index:EventGateway"
+APIRULE_API_VERSION: Final[str] = "gateway.kyma-project.io/v2"
+WEBHOOK_PATH: Final[str] = "/webhook"
+SPOOL_DIR: Final[str] = "/var/spool/event-gateway"
+CATALOG_DIR: Final[str] = "/etc/event-gateway/catalog"
+CATALOG_KEY: Final[str] = "asyncapi.yaml"
+SOLUTIONS: Final[tuple[str, ...]] = ("github", "qualtrics", "generic")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretRef:
+    """A key of a Kubernetes Secret in the gateway's namespace."""
+
+    name: pulumi.Input[str]
+    key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Autoscaling:
+    """HorizontalPodAutoscaler bounds; the Deployment then leaves ``replicas`` to the HPA."""
+
+    min_replicas: int = 2
+    max_replicas: int = 5
+    cpu_utilization: int = 70
+    """Target average CPU utilisation in percent of the request."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerResources:
+    """Requests and limits; the defaults fit the gateway's benchmark (RSS under 100 MB, ~3k deliveries/s/core)."""
+
+    cpu_request: str = "100m"
+    memory_request: str = "128Mi"
+    cpu_limit: str = "1"
+    memory_limit: str = "256Mi"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpoolVolume:
+    """The durable spool (see the module docstring for what each kind survives)."""
+
+    size: str = "1Gi"
+    """emptyDir ``sizeLimit`` or the PVC's requested storage."""
+    persistent: bool = False
+    """True: a PersistentVolumeClaim (survives pod and node loss; one replica). False: an emptyDir."""
+    storage_class: str | None = None
+    """StorageClass of the PVC; None uses the cluster default."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventGatewayArgs:
+    """Inputs of :class:`EventGateway`. The environment it sets is the gateway's contract (issue 3)."""
+
+    application: str
+    """Kyma Application name: the CloudEvents ``source`` (``GATEWAY_APPLICATION``)."""
+    namespace: str
+    """Namespace of every namespaced child; must be Istio-injected (APIRule v2 only serves mesh workloads)."""
+    solution: str
+    """``github`` | ``qualtrics`` | ``generic`` (``GATEWAY_SOLUTION``)."""
+    image: str
+    """Event gateway image reference."""
+    host: str
+    """APIRule host: a short label (the domain comes from the Istio Gateway) or an FQDN."""
+    webhook_secret: SecretRef
+    """Secret key with the comma-separated webhook secrets (``GATEWAY_WEBHOOK_SECRETS``)."""
+    cluster_domain: str | None = None
+    """Kyma cluster domain, e.g. ``c-1a2b3c.kyma.ondemand.com``; required when ``host`` is a short label."""
+    gateway: str = "kyma-system/kyma-gateway"
+    """Istio Gateway (``namespace/name``) the APIRule binds to."""
+    publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
+    """Eventing publisher proxy base URL (``GATEWAY_PUBLISHER_URL``)."""
+    publisher_namespace: str = "kyma-system"
+    """Namespace of the publisher proxy pods, for the NetworkPolicy's egress rule."""
+    publisher_port: int = 8080
+    """Container port of the publisher proxy pods (its Service maps 80 to 8080), for the egress rule."""
+    legacy_events: bool = False
+    """Publish Kyma 1.x legacy events (``GATEWAY_LEGACY_EVENTS``), the documented Kyma contract flag."""
+    port: int = 8080
+    """The gateway's HTTP port (``GATEWAY_PORT``): webhook, probes and metrics."""
+    replicas: int = 2
+    """Fixed replica count when ``hpa`` is None; two keep the webhook up while a node drains."""
+    hpa: Autoscaling | None = None
+    resources: ContainerResources = field(default_factory=ContainerResources)
+    spool: SpoolVolume = field(default_factory=SpoolVolume)
+    catalog_config_map: pulumi.Input[str] | None = None
+    """ConfigMap with a custom AsyncAPI document under key ``asyncapi.yaml``; None uses the one in the image."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Further non-secret ``GATEWAY_*`` settings (e.g. the unknown-event policy, OTLP endpoint)."""
+    secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
+    """Further secret settings (e.g. the generic solution's bearer credential), always via ``secretKeyRef``."""
+    termination_grace_seconds: int = 30
+    """Time to drain in-flight requests on SIGTERM before the kubelet kills the pod."""
+
+    def __post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise ValueError("EventGatewayArgs: " + "; ".join(problems))
+
+
+def _problems(args: EventGatewayArgs) -> list[str]:
+    problems: list[str] = []
+    if args.solution not in SOLUTIONS:
+        problems.append(f"solution: {args.solution!r} is not one of {', '.join(SOLUTIONS)}")
+    if "." not in args.host and not args.cluster_domain:
+        problems.append(f"cluster_domain: required when host {args.host!r} is a short label")
+    if args.spool.persistent and (args.hpa is not None or args.replicas != 1):
+        problems.append("spool.persistent: a ReadWriteOnce spool serves one pod; set replicas=1 and no hpa")
+    if args.hpa and not 1 <= args.hpa.min_replicas <= args.hpa.max_replicas:
+        problems.append("hpa: expected 1 <= min_replicas <= max_replicas")
+    if args.replicas < 1:
+        problems.append("replicas: expected at least 1")
+    reserved = {"GATEWAY_SOLUTION", "GATEWAY_APPLICATION", "GATEWAY_WEBHOOK_SECRETS", "GATEWAY_PUBLISHER_URL",
+                "GATEWAY_SPOOL_DIR", "GATEWAY_PORT", "GATEWAY_CATALOG", "GATEWAY_LEGACY_EVENTS"}
+    problems.extend(f"env[{key!r}]: set by the component itself" for key in (*args.env, *args.secret_env)
+                    if key in reserved)
+    return problems
+
+
+def fqdn(host: str, cluster_domain: str | None) -> str:
+    """The public host name: an FQDN as given, or the short label under the cluster domain."""
+    return host if "." in host else f"{host}.{cluster_domain}"
+
+
+def webhook_url(host: str, cluster_domain: str | None) -> str:
+    """Where the solution delivers webhooks; the APIRule serves exactly this path."""
+    return f"https://{fqdn(host, cluster_domain)}{WEBHOOK_PATH}"
+
+
+def apirule_spec(args: EventGatewayArgs, service_name: pulumi.Input[str]) -> dict[str, Any]:
+    """APIRule v2 spec: one host, one rule, ``POST /webhook`` without auth (the gateway checks the signature)."""
+    return {
+        "hosts": [args.host],
+        "gateway": args.gateway,
+        "service": {"name": service_name, "namespace": args.namespace, "port": args.port},
+        "rules": [{"path": WEBHOOK_PATH, "methods": ["POST"], "noAuth": True}],
+    }
+
+
+def gateway_env(args: EventGatewayArgs) -> list[k8s.core.v1.EnvVarArgs]:
+    """The gateway's environment: plain settings as values, every secret through ``secretKeyRef``."""
+    plain = {
+        "GATEWAY_SOLUTION": args.solution,
+        "GATEWAY_APPLICATION": args.application,
+        "GATEWAY_PUBLISHER_URL": args.publisher_url,
+        "GATEWAY_SPOOL_DIR": SPOOL_DIR,
+        "GATEWAY_PORT": str(args.port),
+        "GATEWAY_LEGACY_EVENTS": "true" if args.legacy_events else "false",
+        **({"GATEWAY_CATALOG": f"{CATALOG_DIR}/{CATALOG_KEY}"} if args.catalog_config_map is not None else {}),
+        **args.env,
+    }
+    secrets = {"GATEWAY_WEBHOOK_SECRETS": args.webhook_secret, **args.secret_env}
+    return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()] + [
+        k8s.core.v1.EnvVarArgs(name=key, value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=ref.name, key=ref.key)))
+        for key, ref in secrets.items()
+    ]
+
+
+class EventGateway(pulumi.ComponentResource):
+    """ServiceAccount, Deployment, Service, APIRule v2, PodDisruptionBudget, optional HPA and PVC, NetworkPolicy."""
+
+    service_name: pulumi.Output[str]
+    """In-cluster Service name of the gateway."""
+    host: pulumi.Output[str]
+    """Public FQDN the APIRule serves."""
+    webhook_url: pulumi.Output[str]
+    """``https://<host>/webhook``: the payload URL to register with the solution."""
+
+    def __init__(self, name: str, args: EventGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(RESOURCE_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = sec.labels("event-gateway", name)
+        selector = {"app.kubernetes.io/name": "event-gateway", "app.kubernetes.io/instance": name}
+        meta = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels)
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-account", metadata=meta, automount_service_account_token=False, opts=child
+        )
+        spool_claim = None
+        if args.spool.persistent:
+            spool_claim = k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-spool",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-spool", namespace=args.namespace, labels=labels),
+                spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                    access_modes=["ReadWriteOnce"],
+                    storage_class_name=args.spool.storage_class,
+                    resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.spool.size}),
+                ),
+                # Deleting the claim deletes undelivered events; keep it when the component goes away.
+                opts=child.merge(pulumi.ResourceOptions(retain_on_delete=True)),
+            )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=meta,
+            spec=_deployment_spec(args, labels, selector, account, spool_claim),
+            opts=child,
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=meta,
+            spec=k8s.core.v1.ServiceSpecArgs(
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=args.port, target_port="http",
+                                                   app_protocol="http")],
+            ),
+            opts=child,
+        )
+        self.service_name = service.metadata.apply(lambda m: str(m["name"]))
+        k8s.apiextensions.CustomResource(
+            f"{name}-apirule",
+            api_version=APIRULE_API_VERSION,
+            kind="APIRule",
+            metadata=meta,
+            spec=apirule_spec(args, self.service_name),
+            # The rule routes to pods that must be ready, or Istio answers 503 to the first deliveries.
+            opts=child.merge(pulumi.ResourceOptions(depends_on=[deployment])),
+        )
+        min_available = args.hpa.min_replicas if args.hpa else args.replicas
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=meta,
+            # With one replica, minAvailable 1 would block node drains forever; allow one pod down instead.
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                min_available=1 if min_available > 1 else None,
+                max_unavailable=1 if min_available <= 1 else None,
+            ),
+            opts=child,
+        )
+        if args.hpa:
+            _autoscaler(name, args.hpa, meta, deployment, child)
+        net.network_policy(name, args, meta, selector, child)
+
+        self.host = pulumi.Output.from_input(fqdn(args.host, args.cluster_domain))
+        self.webhook_url = pulumi.Output.from_input(webhook_url(args.host, args.cluster_domain))
+        self.register_outputs({"service_name": self.service_name, "host": self.host, "webhook_url": self.webhook_url})
+
+
+def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: dict[str, str],
+                     account: k8s.core.v1.ServiceAccount,
+                     spool_claim: k8s.core.v1.PersistentVolumeClaim | None) -> k8s.apps.v1.DeploymentSpecArgs:
+    probe = k8s.core.v1.HTTPGetActionArgs
+    container = k8s.core.v1.ContainerArgs(
+        name="event-gateway",
+        image=args.image,
+        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port)],
+        env=gateway_env(args),
+        readiness_probe=k8s.core.v1.ProbeArgs(http_get=probe(path="/readyz", port="http"), period_seconds=5),
+        liveness_probe=k8s.core.v1.ProbeArgs(http_get=probe(path="/healthz", port="http"), period_seconds=10,
+                                             failure_threshold=3),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": args.resources.cpu_request, "memory": args.resources.memory_request},
+            limits={"cpu": args.resources.cpu_limit, "memory": args.resources.memory_limit},
+        ),
+        security_context=sec.container_security_context(),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="spool", mount_path=SPOOL_DIR),
+            sec.tmp_mount(),
+            *([k8s.core.v1.VolumeMountArgs(name="catalog", mount_path=CATALOG_DIR, read_only=True)]
+              if args.catalog_config_map is not None else []),
+        ],
+    )
+    return k8s.apps.v1.DeploymentSpecArgs(
+        replicas=None if args.hpa else args.replicas,  # with an HPA, `pulumi up` must not reset the scale
+        selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        # A ReadWriteOnce spool cannot attach to the new pod while the old one holds it.
+        strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate") if args.spool.persistent else
+        k8s.apps.v1.DeploymentStrategyArgs(
+            type="RollingUpdate",
+            rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
+        ),
+        template=k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                labels={**labels, "sidecar.istio.io/inject": "true"},  # APIRule v2 serves mesh workloads only
+                annotations={"prometheus.io/scrape": "true", "prometheus.io/port": str(args.port),
+                             "prometheus.io/path": "/metrics"},
+            ),
+            spec=k8s.core.v1.PodSpecArgs(
+                service_account_name=account.metadata.apply(lambda m: m["name"]),
+                automount_service_account_token=False,  # the gateway never calls the Kubernetes API
+                termination_grace_period_seconds=args.termination_grace_seconds,
+                security_context=sec.pod_security_context(),
+                containers=[container],
+                volumes=[_spool_volume(args.spool, spool_claim), sec.tmp_volume(),
+                         *([k8s.core.v1.VolumeArgs(name="catalog", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                             name=args.catalog_config_map))] if args.catalog_config_map is not None else [])],
+            ),
+        ),
+    )
+
+
+def _spool_volume(spool: SpoolVolume, claim: k8s.core.v1.PersistentVolumeClaim | None) -> k8s.core.v1.VolumeArgs:
+    if claim is not None:
+        return k8s.core.v1.VolumeArgs(name="spool", persistent_volume_claim=(
+            k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim.metadata.apply(lambda m: m["name"]))))
+    # Disk-backed (not medium: Memory): the spool must outlive a container restart and not count against RAM.
+    return k8s.core.v1.VolumeArgs(name="spool", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=spool.size))
+
+
+def _autoscaler(name: str, hpa: Autoscaling, meta: k8s.meta.v1.ObjectMetaArgs, deployment: k8s.apps.v1.Deployment,
+                child: pulumi.ResourceOptions) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        f"{name}-hpa",
+        metadata=meta,
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                api_version="apps/v1", kind="Deployment", name=deployment.metadata.apply(lambda m: m["name"])),
+            min_replicas=hpa.min_replicas,
+            max_replicas=hpa.max_replicas,
+            metrics=[k8s.autoscaling.v2.MetricSpecArgs(
+                type="Resource",
+                resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                    name="cpu", target=k8s.autoscaling.v2.MetricTargetArgs(
+                        type="Utilization", average_utilization=hpa.cpu_utilization)),
+            )],
+        ),
+        opts=child,
+    )
