@@ -1,0 +1,356 @@
+"""The durable spool: append-only segment files, group-committed, drained in order by the forwarder.
+
+Why group commit: one ``fdatasync`` per delivery would cap the gateway at the disk's sync rate. Instead every request
+that arrives while a sync is running joins the next batch; each request still gets its 2xx only after *its* bytes are
+synced, so durability is per delivery while the cost is per batch.
+
+Files under ``GATEWAY_SPOOL_DIR``: ``segments/<n>.seg`` (framed records, see ``records``), ``ack`` (the forwarder's
+position: every record before it is published or dead-lettered), ``dedup.log`` (ids of deleted segments) and
+``dead-letter/``. All file I/O runs on one writer thread (ordering) and one reader thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final, NamedTuple
+
+from event_gateway.dedup import DedupLog, DedupWindow
+from event_gateway.errors import ShuttingDownError, SpoolError, SpoolFullError
+from event_gateway.records import FRAME, Event, RecordError, check_frame, decode_payload, encode, peek_id
+
+LOG = logging.getLogger(__name__)
+FULL_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+READ_CHUNK: Final[int] = 256 * 1024
+
+
+class Position(NamedTuple):
+    """A place in the spool: segment number and byte offset within it."""
+
+    segment: int
+    offset: int
+
+
+class Appended(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recovery:
+    """What startup found on disk (logged, and asserted on in tests)."""
+
+    segments: int
+    backlog: int
+    truncated_bytes: int
+    known_ids: int
+
+
+class Spool:
+    """Append (with dedup) for the HTTP side, read and acknowledge for the forwarder."""
+
+    def __init__(self, directory: Path, *, segment_bytes: int, max_bytes: int, dedup_window: int) -> None:
+        self.directory = directory
+        self.segments_dir = directory / "segments"
+        self.dead_letter_dir = directory / "dead-letter"
+        self.segment_bytes = segment_bytes
+        self.max_bytes = max_bytes
+        self.window = DedupWindow(dedup_window)
+        self.dedup_log = DedupLog(directory / "dedup.log", dedup_window)
+        self.backlog = 0
+        """Records committed and not yet acknowledged by the forwarder."""
+        self.healthy = True
+        """False after a failed write until the next successful one (``/readyz``)."""
+        self.full = False
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="spool-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
+        self._fd = -1
+        self._segment = 0
+        self._size = 0
+        self._total_bytes = 0
+        self._segment_sizes: dict[int, int] = {}
+        self._ack = Position(0, 0)
+        self._batch: list[bytes] = []
+        self._batch_ids: list[str] = []
+        self._batch_futures: list[asyncio.Future[None]] = []
+        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._committer: asyncio.Task[None] | None = None
+        self._committed = asyncio.Event()
+        self._closing = False
+        self.committed = Position(0, 0)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def open(self) -> Recovery:
+        """Recover the spool (synchronously, before serving): truncate torn tails, load the ack, rebuild dedup."""
+        self.segments_dir.mkdir(parents=True, exist_ok=True)
+        self.dead_letter_dir.mkdir(parents=True, exist_ok=True)
+        self.window.extend(self.dedup_log.load())
+        self._ack = self._load_ack()
+        numbers = sorted(int(p.stem) for p in self.segments_dir.glob("*.seg") if p.stem.isdigit())
+        truncated = 0
+        for number in numbers:
+            if number < self._ack.segment:
+                self._retire(number)
+                continue
+            ids, size, cut = self._scan(number)
+            truncated += cut
+            self._segment_sizes[number] = size
+            self._total_bytes += size
+            self.window.extend(ids)
+            start = self._ack.offset if number == self._ack.segment else 0
+            self.backlog += len(ids) if start == 0 else self._count_from(number, start)
+        live = [n for n in numbers if n >= self._ack.segment]
+        self._segment = live[-1] if live else max(self._ack.segment, 1)
+        if not live:
+            self._ack = Position(self._segment, 0)
+            self._write_ack(self._ack)
+        self._open_segment(self._segment)
+        self.committed = Position(self._segment, self._size)
+        return Recovery(segments=len(live), backlog=self.backlog, truncated_bytes=truncated, known_ids=len(self.window))
+
+    async def close(self) -> None:
+        """Refuse new appends, let the running commit finish, release files."""
+        self._closing = True
+        if self._committer is not None:
+            await asyncio.shield(self._committer)
+        self._writer.submit(self._close_fd).result()
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=True)
+
+    # --- append side (HTTP requests) ---------------------------------------------------------------------------
+    async def append(self, event: Event) -> Appended:
+        """Durably store ``event`` unless its id was seen; returns after the fsync that covers it.
+
+        A concurrent delivery of an id still being written waits for that write's outcome instead of being
+        acknowledged early (an early 2xx for a write that then fails would lose it).
+        """
+        if self._closing:
+            raise ShuttingDownError("the gateway is shutting down")
+        running = self._pending.get(event.id)
+        if running is not None:
+            await asyncio.shield(running)
+            return Appended.DUPLICATE
+        if event.id in self.window:
+            return Appended.DUPLICATE
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[event.id] = future
+        self._batch.append(encode(event))
+        self._batch_ids.append(event.id)
+        self._batch_futures.append(future)
+        if self._committer is None:
+            self._committer = asyncio.ensure_future(self._commit_loop())
+        try:
+            await asyncio.shield(future)
+        finally:
+            self._pending.pop(event.id, None)
+        return Appended.ACCEPTED
+
+    async def _commit_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._batch:
+                records, ids, futures = self._batch, self._batch_ids, self._batch_futures
+                self._batch, self._batch_ids, self._batch_futures = [], [], []
+                try:
+                    position = await loop.run_in_executor(self._writer, self._write, records)
+                except SpoolError as exc:
+                    self.healthy = False
+                    self.full = isinstance(exc, SpoolFullError)
+                    for future in futures:
+                        future.set_exception(type(exc)(str(exc)))
+                        future.exception()  # retrieved here: waiters that went away must not warn
+                    continue
+                self.healthy, self.full = True, False
+                self.window.extend(ids)
+                self.backlog += len(ids)
+                self.committed = position
+                self._committed.set()
+                for future in futures:
+                    future.set_result(None)
+        finally:
+            self._committer = None
+
+    def _write(self, records: list[bytes]) -> Position:
+        """Writer thread: append one batch and fdatasync it; undo a partial write on failure."""
+        blob = b"".join(records)
+        if self._total_bytes + len(blob) > self.max_bytes:
+            raise SpoolFullError("spool quota reached (GATEWAY_SPOOL_MAX_BYTES)")
+        if self._fd < 0 or (self._size > 0 and self._size + len(blob) > self.segment_bytes):
+            self._rotate()
+        start = self._size
+        try:
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self._undo(start)
+            if exc.errno in FULL_ERRNOS:
+                raise SpoolFullError(f"spool disk full ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from exc
+            raise SpoolError(f"spool write failed ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from exc
+        self._size += len(blob)
+        self._total_bytes += len(blob)
+        self._segment_sizes[self._segment] = self._size
+        return Position(self._segment, self._size)
+
+    def _undo(self, start: int) -> None:
+        try:
+            os.ftruncate(self._fd, start)
+        except OSError:
+            LOG.exception("cannot truncate a failed spool write; starting a new segment")
+            self._close_fd()  # recovery truncates the garbage; new writes go to a fresh segment
+
+    def _rotate(self) -> None:
+        if self._fd >= 0:
+            self._close_fd()
+            self._segment += 1
+        self._open_segment(self._segment)
+
+    def _open_segment(self, number: int) -> None:
+        self._fd = os.open(self._path(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = os.fstat(self._fd).st_size
+        self._segment_sizes.setdefault(number, self._size)
+        _fsync_dir(self.segments_dir)
+
+    def _close_fd(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    # --- read side (forwarder) ---------------------------------------------------------------------------------
+    @property
+    def ack_position(self) -> Position:
+        return self._ack
+
+    async def wait_committed(self, seen: Position, timeout: float) -> None:
+        """Return once something was committed past ``seen`` (or after ``timeout``)."""
+        if self.committed > seen:
+            return
+        self._committed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._committed.wait(), timeout)
+
+    async def read(self, position: Position, max_records: int) -> tuple[list[tuple[Event, Position]], Position]:
+        """Committed records from ``position`` on, each with the position after it (its ack position), and where
+        the next read starts."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader, self._read, position, self.committed, max_records
+        )
+
+    def _read(
+        self, position: Position, committed: Position, max_records: int
+    ) -> tuple[list[tuple[Event, Position]], Position]:
+        segment, offset = position
+        while segment < committed.segment and offset >= self._segment_sizes.get(segment, 0):
+            segment, offset = segment + 1, 0  # finished (or vanished) segment: continue in the next one
+        limit = committed.offset if segment == committed.segment else self._segment_sizes.get(segment, 0)
+        out: list[tuple[Event, Position]] = []
+        if offset >= limit:
+            return out, Position(segment, offset)
+        with open(self._path(segment), "rb") as handle:
+            while offset < limit and len(out) < max_records:
+                chunk = os.pread(handle.fileno(), min(READ_CHUNK, limit - offset), offset)
+                if len(chunk) >= FRAME.size and FRAME.size + FRAME.unpack_from(chunk)[0] > len(chunk):
+                    # one record larger than the chunk: read exactly that record
+                    chunk = os.pread(handle.fileno(), FRAME.size + FRAME.unpack_from(chunk)[0], offset)
+                cursor = 0
+                try:
+                    while len(out) < max_records and (framed := check_frame(chunk, cursor)) is not None:
+                        payload, cursor = framed
+                        out.append((decode_payload(payload), Position(segment, offset + cursor)))
+                except RecordError:
+                    LOG.error("corrupt record in spool segment %d at %d; skipping the rest", segment, offset + cursor)
+                    return out, Position(segment, limit)
+                if cursor == 0:
+                    break  # nothing complete (cannot happen below the committed limit; defensive)
+                offset += cursor
+        return out, Position(segment, offset)
+
+    async def acknowledge(self, position: Position) -> None:
+        """Persist the forwarder's position and retire segments entirely before it."""
+        if position <= self._ack:
+            return
+        self._ack = position
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._acknowledge, position)
+
+    def _acknowledge(self, position: Position) -> None:
+        self._write_ack(position)
+        for number in sorted(self._segment_sizes):
+            if number >= position.segment:
+                break
+            self._retire(number)
+
+    def _retire(self, number: int) -> None:
+        """Delete a finished segment after persisting its ids to the dedup log (so dedup outlives the segment)."""
+        ids, _size, _cut = self._scan(number, truncate=False)
+        self.dedup_log.append(ids)
+        size = self._segment_sizes.pop(number, 0)
+        self._total_bytes -= size
+        with contextlib.suppress(FileNotFoundError):
+            self._path(number).unlink()
+
+    # --- recovery helpers --------------------------------------------------------------------------------------
+    def _scan(self, number: int, *, truncate: bool = True) -> tuple[list[str], int, int]:
+        """Ids of a segment's valid records, its valid size, and how many torn/corrupt tail bytes were cut."""
+        path = self._path(number)
+        data = path.read_bytes()
+        ids: list[str] = []
+        offset = 0
+        while True:
+            try:
+                framed = check_frame(data, offset)
+            except RecordError:
+                framed = None
+            if framed is None:
+                break
+            try:
+                ids.append(peek_id(framed[0]))
+            except RecordError:
+                break
+            offset = framed[1]
+        cut = len(data) - offset
+        if cut and truncate:
+            LOG.warning("spool segment %d: truncating %d bytes of torn or corrupt tail", number, cut)
+            os.truncate(path, offset)
+        return ids, offset, cut if truncate else 0
+
+    def _count_from(self, number: int, start: int) -> int:
+        data = self._path(number).read_bytes()
+        count, offset = 0, start
+        while (framed := check_frame(data, offset)) is not None:
+            count, offset = count + 1, framed[1]
+        return count
+
+    def _load_ack(self) -> Position:
+        try:
+            raw = json.loads((self.directory / "ack").read_text(encoding="utf-8"))
+            return Position(int(raw["segment"]), int(raw["offset"]))
+        except FileNotFoundError:
+            return Position(0, 0)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SpoolError("spool ack file is unreadable; refusing to guess what was published") from exc
+
+    def _write_ack(self, position: Position) -> None:
+        """Atomic replace; not fsynced: after a power loss an older ack only means re-publishing (at-least-once)."""
+        tmp = self.directory / "ack.tmp"
+        tmp.write_text(json.dumps({"segment": position.segment, "offset": position.offset}), encoding="utf-8")
+        os.replace(tmp, self.directory / "ack")
+
+    def _path(self, number: int) -> Path:
+        return self.segments_dir / f"{number:012d}.seg"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
