@@ -1,0 +1,215 @@
+"""EventGateway's resource graph under recording mocks, its APIRule checked against the real Kyma CRD."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from components.event_gateway import (
+    RESOURCE_TYPE,
+    SPOOL_DIR,
+    Autoscaling,
+    EventGateway,
+    EventGatewayArgs,
+    SecretRef,
+    SpoolVolume,
+)
+from tests.components.conftest import MockStackFactory
+from tests.support.crds import assert_valid_custom_resource, crd_errors
+from tests.support.pulumi_mocks import MockStack
+
+pytestmark = pytest.mark.timeout(30)
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+APIRULE = "kubernetes:gateway.kyma-project.io/v2:APIRule"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+
+
+def _args(**changes: Any) -> EventGatewayArgs:
+    base = EventGatewayArgs(
+        application="github-acme", namespace="connectors", solution="github", image="event-gateway:1.0",
+        host="github-acme-hooks", cluster_domain="c-1a2b.kyma.example.com",
+        webhook_secret=SecretRef(name="github-acme-webhook", key="webhook-secrets"),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def _run(stack: MockStack, args: EventGatewayArgs) -> EventGateway:
+    return stack.run(lambda: EventGateway("gh-gateway", args))
+
+
+def _pod(stack: MockStack) -> dict[str, Any]:
+    return dict(stack.one(DEPLOYMENT).inputs["spec"]["template"]["spec"])
+
+
+def _env(stack: MockStack) -> list[dict[str, Any]]:
+    return list(_pod(stack)["containers"][0]["env"])
+
+
+def test_children_are_parented_and_named_from_the_prefix(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    children = stack.children(stack.one(RESOURCE_TYPE))
+    assert sorted(r.type for r in children) == sorted([ACCOUNT, DEPLOYMENT, SERVICE, APIRULE, PDB, NETPOL])
+    assert all(r.name.startswith("gh-gateway-") for r in children)
+    assert all(r.k8s_name == "gh-gateway" and r.k8s_namespace == "connectors" for r in children)
+
+
+def test_apirule_is_v2_and_exposes_only_post_webhook(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    rule = stack.one(APIRULE)
+    assert_valid_custom_resource(rule.k8s_object())
+    spec = rule.inputs["spec"]
+    assert spec["hosts"] == ["github-acme-hooks"]
+    assert spec["gateway"] == "kyma-system/kyma-gateway"
+    assert spec["service"] == {"name": "gh-gateway", "namespace": "connectors", "port": 8080}
+    assert spec["rules"] == [{"path": "/webhook", "methods": ["POST"], "noAuth": True}]
+    assert rule.depends_on(stack.one(DEPLOYMENT))
+
+
+def test_every_custom_resource_validates_against_the_crds(mock_stack: MockStackFactory) -> None:
+    """Also with an FQDN host: the CRD's CEL host rule accepts both shapes we emit."""
+    for args in (_args(), _args(host="hooks.example.com", cluster_domain=None)):
+        stack = mock_stack()
+        _run(stack, args)
+        assert stack.custom_resources(), "expected the APIRule"
+        for resource in stack.custom_resources():
+            assert crd_errors(resource.k8s_object()) == []
+
+
+def test_the_crd_check_would_catch_a_broken_rule(mock_stack: MockStackFactory) -> None:
+    """Guard for the test above: a rule with two access strategies breaks the CRD's CEL rule."""
+    stack = mock_stack()
+    _run(stack, _args())
+    obj = stack.one(APIRULE).k8s_object()
+    obj["spec"]["rules"][0]["jwt"] = {"authentications": [{"issuer": "https://i", "jwksUri": "https://j"}]}
+    assert crd_errors(obj)
+
+
+@pytest.mark.parametrize(("host", "domain", "expected"), [
+    ("github-acme-hooks", "c-1a2b.kyma.example.com", "github-acme-hooks.c-1a2b.kyma.example.com"),
+    ("hooks.example.com", None, "hooks.example.com"),
+])
+def test_outputs_give_the_public_webhook_url(mock_stack: MockStackFactory, host: str, domain: str | None,
+                                             expected: str) -> None:
+    stack = mock_stack()
+    gateway = _run(stack, _args(host=host, cluster_domain=domain))
+    assert stack.resolve(gateway.host) == expected
+    assert stack.resolve(gateway.webhook_url) == f"https://{expected}/webhook"
+    assert stack.resolve(gateway.service_name) == "gh-gateway"
+
+
+def test_environment_follows_the_gateway_contract(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args(legacy_events=True, env={"GATEWAY_UNKNOWN_EVENTS": "drop"}))
+    plain = {e["name"]: e["value"] for e in _env(stack) if "value" in e}
+    assert plain == {
+        "GATEWAY_SOLUTION": "github", "GATEWAY_APPLICATION": "github-acme",
+        "GATEWAY_PUBLISHER_URL": "http://eventing-publisher-proxy.kyma-system", "GATEWAY_SPOOL_DIR": SPOOL_DIR,
+        "GATEWAY_PORT": "8080", "GATEWAY_LEGACY_EVENTS": "true", "GATEWAY_UNKNOWN_EVENTS": "drop",
+    }
+
+
+def test_secrets_reach_the_pod_only_by_reference(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args(secret_env={"GATEWAY_GENERIC_TOKEN": SecretRef(name="generic-cred", key="token")}))
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in _env(stack) if "valueFrom" in e}
+    assert refs == {
+        "GATEWAY_WEBHOOK_SECRETS": {"name": "github-acme-webhook", "key": "webhook-secrets"},
+        "GATEWAY_GENERIC_TOKEN": {"name": "generic-cred", "key": "token"},
+    }
+    assert all("value" not in e for e in _env(stack) if e["name"] in refs)
+
+
+def test_pod_is_locked_down(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    pod = _pod(stack)
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    security = container["securityContext"]
+    assert (security["allowPrivilegeEscalation"], security["readOnlyRootFilesystem"]) == (False, True)
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+
+
+def test_default_spool_is_a_bounded_empty_dir(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    spool = next(v for v in _pod(stack)["volumes"] if v["name"] == "spool")
+    assert spool["emptyDir"] == {"sizeLimit": "1Gi"}
+    mounts = {m["name"]: m["mountPath"] for m in _pod(stack)["containers"][0]["volumeMounts"]}
+    assert mounts["spool"] == SPOOL_DIR
+    assert stack.of_type(PVC) == []
+    assert stack.one(PDB).inputs["spec"]["minAvailable"] == 1
+
+
+def test_persistent_spool_uses_a_retained_claim_and_recreate(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args(replicas=1, spool=SpoolVolume(persistent=True, size="5Gi", storage_class="standard")))
+    claim = stack.one(PVC)
+    assert claim.inputs["spec"]["resources"] == {"requests": {"storage": "5Gi"}}
+    spool = next(v for v in _pod(stack)["volumes"] if v["name"] == "spool")
+    assert spool["persistentVolumeClaim"]["claimName"] == claim.k8s_name
+    assert stack.one(DEPLOYMENT).inputs["spec"]["strategy"] == {"type": "Recreate"}
+    # One replica: the PDB must still let a node drain.
+    assert stack.one(PDB).inputs["spec"] == {"selector": stack.one(PDB).inputs["spec"]["selector"],
+                                             "maxUnavailable": 1}
+
+
+def test_hpa_owns_the_replica_count(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args(hpa=Autoscaling(min_replicas=2, max_replicas=6)))
+    assert "replicas" not in stack.one(DEPLOYMENT).inputs["spec"]
+    hpa = stack.one(HPA).inputs["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "gh-gateway"}
+
+
+def test_network_policy_admits_the_ingress_gateway_and_reaches_only_the_publisher(
+        mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    spec = stack.one(NETPOL).inputs["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["podSelector"]["matchLabels"] == stack.one(DEPLOYMENT).inputs["spec"]["selector"]["matchLabels"]
+    (ingress,) = spec["ingress"]
+    assert ingress["from"][0]["podSelector"] == {"matchLabels": {"istio": "ingressgateway"}}
+    assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    targets = {(rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                tuple(p["port"] for p in rule["ports"])) for rule in spec["egress"]}
+    assert targets == {("kyma-system", (8080,)), ("kube-system", (53, 53)), ("istio-system", (15012,))}
+
+
+def test_custom_catalog_is_mounted_and_named(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args(catalog_config_map="github-acme-catalog"))
+    volume = next(v for v in _pod(stack)["volumes"] if v["name"] == "catalog")
+    assert volume["configMap"]["name"] == "github-acme-catalog"
+    env = {e["name"]: e.get("value") for e in _env(stack)}
+    assert env["GATEWAY_CATALOG"] == "/etc/event-gateway/catalog/asyncapi.yaml"
+
+
+def test_bad_args_report_every_problem_at_once() -> None:
+    with pytest.raises(ValueError, match="EventGatewayArgs") as caught:
+        _args(solution="gitlab", cluster_domain=None, spool=SpoolVolume(persistent=True),
+              env={"GATEWAY_PORT": "1"})
+    message = str(caught.value)
+    for expected in ("solution: 'gitlab'", "cluster_domain: required", "spool.persistent", "env['GATEWAY_PORT']"):
+        assert expected in message
+
+
