@@ -1,0 +1,55 @@
+"""The registrar's error types and the exit codes they map to.
+
+Why two branches under one base: a Kubernetes Job retries a failed pod up to ``backoffLimit`` times, which helps when
+the API server or the registry is briefly away and never helps when a spec is broken. The exit code carries that
+difference out of the pod, so a Job's ``podFailurePolicy`` can stop at once on :data:`EXIT_PERMANENT` and retry on
+:data:`EXIT_TRANSIENT`. Codes follow sysexits.h (``EX_DATAERR``, ``EX_TEMPFAIL``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+EXIT_OK: Final[int] = 0
+EXIT_PERMANENT: Final[int] = 65
+"""Bad manifest, bad spec, bad settings, a 4xx answer: retrying with the same input cannot succeed."""
+EXIT_TRANSIENT: Final[int] = 75
+"""Connection refused, timeouts, 5xx or 429 after bounded backoff: a retry of the Job may succeed."""
+
+
+class RegistrarError(Exception):
+    """Base of every failure the registrar reports; ``exit_code`` tells a retryable failure from a final one."""
+
+    exit_code: int = EXIT_PERMANENT
+    kind: str = "permanent"
+
+
+class PermanentError(RegistrarError):
+    """Retrying with the same input cannot help: fix the input or the cluster, then rerun."""
+
+
+class SettingsError(PermanentError):
+    """The environment does not describe a runnable job (missing or malformed ``REGISTRAR_*`` variable)."""
+
+
+class SpecError(PermanentError):
+    """The manifest or a spec file it names is missing or invalid; the message names each file and problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class ApiError(PermanentError):
+    """The target API refused a request for good (a 4xx other than 429)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientError(RegistrarError):
+    """The target API stayed unreachable or overloaded for the whole backoff budget; the Job may retry."""
+
+    exit_code = EXIT_TRANSIENT
+    kind = "transient"

@@ -1,0 +1,143 @@
+"""Backend ``application-registry``: the Kyma 1.x Application Registry metadata API (behind the feature flag).
+
+The contract: ../shared/kyma/legacy/application-registry-metadata-api.yaml and kyma-contracts.md (e) -- under
+``{REGISTRAR_REGISTRY_URL}/{application}``: ``GET/POST /v1/metadata/services``, ``PUT/DELETE
+/v1/metadata/services/{id}``. The registry assigns ids; the registrar matches its services by ``identifier`` (the
+manifest's service name, unique in the Application) and marks what it registered with two labels:
+
+- :data:`MANAGED_BY_LABEL` -- ownership: only services carrying it are ever deleted;
+- :data:`FINGERPRINT_LABEL` -- what was sent (:mod:`registrar.fingerprint`), so one list call decides everything.
+
+A run: GET the list; POST services the registry lacks; PUT those whose fingerprint differs (or that match by
+identifier but were registered by someone else: they are adopted); DELETE owned services gone from the manifest.
+A rerun with the same input is a single GET.
+
+Mapping from the manifest (kyma-contracts.md (e)): ``name`` = display name, ``provider`` = provider display name,
+``api.spec`` = the OpenAPI document (OData: ``apiType: OData`` and no spec -- the registry fetches ``$metadata``
+itself), ``events.spec`` = the AsyncAPI document, credentials inline from the mounted Secrets
+(:mod:`registrar.credentials`). ``OAuthWithCert`` has no 1.x equivalent and is refused before any write.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Final
+from urllib.parse import quote
+
+from registrar.bundle import SpecBundle
+from registrar.credentials import MountedSecrets
+from registrar.errors import SpecError
+from registrar.fingerprint import fingerprint
+from registrar.report import Action, ServiceOutcome
+from registrar.transport import HttpClient
+from registration import Credentials, ServiceDefinition
+
+MANAGED_BY_LABEL: Final[str] = "connectors.kyma-project.io/managed-by"
+MANAGED_BY: Final[str] = "kyma-connectors-registrar"
+FINGERPRINT_LABEL: Final[str] = "connectors.kyma-project.io/fingerprint"
+MASK: Final[str] = "********"
+
+
+class RegistryBackend:
+    """Registers a manifest's services with one application's metadata API."""
+
+    def __init__(self, client: HttpClient, application: str, secrets: MountedSecrets) -> None:
+        self._client = client
+        self._secrets = secrets
+        self._path = f"/{quote(application, safe='')}/v1/metadata/services"
+        self._application = application
+
+    def register(self, bundle: SpecBundle) -> list[ServiceOutcome]:
+        """List once, then create, update and delete only what differs."""
+        bodies = [(service, self._details(service, bundle)) for service in bundle.manifest.services]
+        listed = self._client.request("GET", self._path).json()
+        if not isinstance(listed, list):
+            raise SpecError([f"registry: GET {self._path} returned {type(listed).__name__}, expected a list"])
+        by_identifier = {str(entry.get("identifier")): entry for entry in listed if entry.get("identifier")}
+
+        outcomes: list[ServiceOutcome] = []
+        for service, body in bodies:
+            existing = by_identifier.get(service.name)
+            if existing is None:
+                created = self._client.request("POST", self._path, json=body).json()
+                outcomes.append(ServiceOutcome(action=Action.CREATED, name=service.name, id=str(created.get("id"))))
+            elif (existing.get("labels") or {}) == body["labels"]:
+                outcomes.append(ServiceOutcome(action=Action.UNCHANGED, name=service.name, id=str(existing["id"])))
+            else:
+                self._client.request("PUT", f"{self._path}/{quote(str(existing['id']), safe='')}", json=body)
+                outcomes.append(ServiceOutcome(action=Action.UPDATED, name=service.name, id=str(existing["id"])))
+
+        wanted = {service.name for service in bundle.manifest.services}
+        for entry in listed:
+            labels = entry.get("labels") or {}
+            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and entry.get("identifier") not in wanted:
+                self._client.request("DELETE", f"{self._path}/{quote(str(entry['id']), safe='')}")
+                outcomes.append(ServiceOutcome(action=Action.DELETED, name=str(entry.get("identifier")),
+                                               id=str(entry["id"])))
+        return outcomes
+
+    def _details(self, service: ServiceDefinition, bundle: SpecBundle) -> dict[str, Any]:
+        """The ServiceDetails body, labelled with ownership and the fingerprint of everything else."""
+        body: dict[str, Any] = {
+            "provider": service.provider_display_name,
+            "name": service.display_name,
+            "description": service.description,
+            "identifier": service.name,
+        }
+        secrets: list[str] = []
+        if service.api:
+            api: dict[str, Any] = {"targetUrl": service.api.target_url}
+            if service.api.api_type == "OData":
+                api["apiType"] = "OData"
+            elif service.api.spec:
+                api["spec"] = bundle.documents[service.api.spec]
+            if service.api.credentials:
+                api["credentials"] = self._credentials(service, service.api.credentials, secrets)
+            if service.api.request_parameters_secret_name:
+                params = self._request_parameters(service.api.request_parameters_secret_name)
+                if params:
+                    api["requestParameters"] = params
+                    secrets.append(repr(sorted(params.items())))
+            body["api"] = api
+        if service.events:
+            body["events"] = {"spec": bundle.documents[service.events.spec]}
+        public = _masked(body)
+        body["labels"] = {MANAGED_BY_LABEL: MANAGED_BY,
+                          FINGERPRINT_LABEL: fingerprint(public, secrets, salt=f"{self._application}/{service.name}")}
+        return body
+
+    def _credentials(self, service: ServiceDefinition, creds: Credentials, secrets: list[str]) -> dict[str, Any]:
+        csrf = {"csrfInfo": {"tokenEndpointURL": creds.csrf_token_url}} if creds.csrf_token_url else {}
+        if creds.type == "Basic":
+            username = self._secrets.value(creds.secret_name, "username")
+            password = self._secrets.value(creds.secret_name, "password")
+            secrets.extend([username, password])
+            return {"basic": {"username": username, "password": password, **csrf}}
+        if creds.type == "OAuth":
+            client_id = self._secrets.value(creds.secret_name, "clientId")
+            client_secret = self._secrets.value(creds.secret_name, "clientSecret")
+            secrets.extend([client_id, client_secret])
+            return {"oauth": {"url": creds.authentication_url, "clientId": client_id,
+                              "clientSecret": client_secret, **csrf}}
+        if creds.type == "CertificateGen":
+            return {"certificateGen": {"commonName": f"{self._application}-{service.name}"[:64], **csrf}}
+        raise SpecError([f"services {service.name!r}: credentials type {creds.type!r} is not supported by the "
+                         "Application Registry (Kyma 1.x knows Basic, OAuth and CertificateGen)"])
+
+    def _request_parameters(self, secret: str) -> dict[str, Any]:
+        found = {key: self._secrets.optional_json(secret, key) for key in ("headers", "queryParameters")}
+        return {key: value for key, value in found.items() if value is not None}
+
+
+def _masked(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with every credential value and request parameter replaced by :data:`MASK`."""
+    public = copy.deepcopy(body)
+    api = public.get("api") or {}
+    for kind in ("basic", "oauth"):
+        fields = (api.get("credentials") or {}).get(kind)
+        for key in ("username", "password", "clientId", "clientSecret"):
+            if fields and key in fields:
+                fields[key] = MASK
+    if "requestParameters" in api:
+        api["requestParameters"] = MASK
+    return public
