@@ -40,6 +40,11 @@ BACKENDS: Final[tuple[str, ...]] = ("application-cr", "application-registry")
 SPECS_DIR: Final[str] = "/etc/registrar/specs"
 """Where the specs ConfigMap is mounted; the registrar reads it from ``REGISTRAR_SPECS_DIR``."""
 
+CREDENTIALS_DIR: Final[str] = "/etc/registrar/credentials"
+"""application-registry only: each credential Secret is mounted at ``<dir>/<secretName>/``
+(``REGISTRAR_CREDENTIALS_DIR``), because the Kyma 1.x registry takes credential values inline. Mounted Secrets must
+live in the Job's namespace."""
+
 PERMANENT_EXIT_CODE: Final[int] = 2
 """The registrar's exit code for a permanent failure (bad spec, 4xx); the pod failure policy fails the Job at once
 instead of burning ``backoffLimit`` retries that cannot succeed. Other non-zero codes are transient and retried."""
@@ -140,6 +145,24 @@ def cluster_role_name(application: str) -> str:
     return f"kyma-connectors:registrar:{application}"
 
 
+def credential_secrets(args: RegistrationJobArgs) -> list[str]:
+    """Secrets the legacy backend reads values from (credentials and request parameters), sorted, each once.
+
+    Only the application-registry backend needs values; with application-cr the Application merely names the Secrets
+    in ``kyma-system`` and the Job never sees them. Rotating a value does not change the Job name (a digest of a
+    secret must not end up in a name); re-run with ``pulumi up --replace <job URN>`` after a rotation.
+    """
+    if args.backend != "application-registry":
+        return []
+    names = set()
+    for service in args.manifest.services:
+        if service.api and service.api.credentials:
+            names.add(service.api.credentials.secret_name)
+        if service.api and service.api.request_parameters_secret_name:
+            names.add(service.api.request_parameters_secret_name)
+    return sorted(names)
+
+
 def registrar_env(args: RegistrationJobArgs) -> list[k8s.core.v1.EnvVarArgs]:
     """The registrar's environment contract (issue 5): backend, application, specs directory, registry URL."""
     env = {
@@ -149,6 +172,8 @@ def registrar_env(args: RegistrationJobArgs) -> list[k8s.core.v1.EnvVarArgs]:
     }
     if args.registry_url:
         env["REGISTRAR_REGISTRY_URL"] = args.registry_url
+    if credential_secrets(args):
+        env["REGISTRAR_CREDENTIALS_DIR"] = CREDENTIALS_DIR
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()]
 
 
@@ -230,8 +255,13 @@ class RegistrationJob(pulumi.ComponentResource):
             name="registrar",
             image=args.image,
             env=registrar_env(args),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="specs", mount_path=SPECS_DIR, read_only=True),
-                           sec.tmp_mount()],
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="specs", mount_path=SPECS_DIR, read_only=True),
+                sec.tmp_mount(),
+                *(k8s.core.v1.VolumeMountArgs(name=f"credentials-{i}", mount_path=f"{CREDENTIALS_DIR}/{secret}",
+                                              read_only=True)
+                  for i, secret in enumerate(credential_secrets(args))),
+            ],
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "128Mi"}
             ),
@@ -262,6 +292,9 @@ class RegistrationJob(pulumi.ComponentResource):
                             name="specs", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map_name)
                         ),
                         sec.tmp_volume(),
+                        *(k8s.core.v1.VolumeArgs(name=f"credentials-{i}", secret=k8s.core.v1.SecretVolumeSourceArgs(
+                            secret_name=secret, default_mode=0o440))
+                          for i, secret in enumerate(credential_secrets(args))),
                     ],
                 ),
             ),

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components.registration_job import (
+    CREDENTIALS_DIR,
     PERMANENT_EXIT_CODE,
     RESOURCE_TYPE,
     SPECS_DIR,
@@ -122,6 +123,27 @@ def test_legacy_backend_gets_no_kubernetes_credentials(mock_stack: MockStackFact
     env = {e["name"]: e["value"] for e in _container(job)["env"]}
     assert env["REGISTRAR_BACKEND"] == "application-registry"
     assert env["REGISTRAR_REGISTRY_URL"] == "http://registry.kyma-integration:8081"
+
+
+def test_legacy_backend_mounts_only_the_credential_secrets_it_names(mock_stack: MockStackFactory) -> None:
+    """The 1.x registry takes credential values inline: the Secrets the manifest names are mounted, read-only."""
+    stack = mock_stack()
+    _run(stack, _args(backend="application-registry", registry_url="http://registry:8081"))
+    pod = stack.one(JOB).inputs["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"] for v in pod["volumes"] if "secret" in v}
+    assert [s["secretName"] for s in secrets.values()] == ["github-acme-api"]
+    mounts = {m["name"]: m for m in _container(stack.one(JOB))["volumeMounts"]}
+    (volume,) = secrets
+    assert mounts[volume]["mountPath"] == f"{CREDENTIALS_DIR}/github-acme-api"
+    assert mounts[volume]["readOnly"] is True
+    env = {e["name"]: e["value"] for e in _container(stack.one(JOB))["env"]}
+    assert env["REGISTRAR_CREDENTIALS_DIR"] == CREDENTIALS_DIR
+
+
+def test_application_cr_backend_mounts_no_secrets(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    assert all("secret" not in v for v in stack.one(JOB).inputs["spec"]["template"]["spec"]["volumes"])
 
 
 def test_job_runs_the_registrar_with_its_environment_contract(mock_stack: MockStackFactory) -> None:
