@@ -16,6 +16,7 @@ mode requires one replica and the ``Recreate`` strategy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -137,11 +138,30 @@ def _problems(args: EventGatewayArgs) -> list[str]:
         problems.append("hpa: expected 1 <= min_replicas <= max_replicas")
     if args.replicas < 1:
         problems.append("replicas: expected at least 1")
+    if quantity_bytes(args.spool.size) is None:
+        problems.append(f"spool.size: {args.spool.size!r} is not a Kubernetes quantity such as 1Gi or 500Mi")
+    if args.termination_grace_seconds < 2:
+        problems.append("termination_grace_seconds: expected at least 2")
     reserved = {"GATEWAY_SOLUTION", "GATEWAY_APPLICATION", "GATEWAY_WEBHOOK_SECRETS", "GATEWAY_PUBLISHER_URL",
-                "GATEWAY_SPOOL_DIR", "GATEWAY_PORT", "GATEWAY_CATALOG", "GATEWAY_LEGACY_EVENTS"}
+                "GATEWAY_SPOOL_DIR", "GATEWAY_PORT", "GATEWAY_CATALOG", "GATEWAY_LEGACY_EVENTS",
+                "GATEWAY_SPOOL_MAX_BYTES", "GATEWAY_SHUTDOWN_GRACE_SECONDS"}
     problems.extend(f"env[{key!r}]: set by the component itself" for key in (*args.env, *args.secret_env)
                     if key in reserved)
     return problems
+
+
+_QUANTITY: Final[re.Pattern[str]] = re.compile(r"^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_UNITS: Final[dict[str, int]] = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+SPOOL_HEADROOM: Final[float] = 0.9
+"""The gateway stops accepting (503) at 90% of the volume: past an emptyDir's sizeLimit the kubelet evicts the pod,
+and a filled PVC fails writes; both are worse than a sender's retry."""
+
+
+def quantity_bytes(quantity: str) -> int | None:
+    """Bytes of a Kubernetes storage quantity in the common integer forms (``1Gi``, ``500M``); None otherwise."""
+    match = _QUANTITY.match(quantity)
+    return int(match.group(1)) * _UNITS[match.group(2) or ""] if match else None
 
 
 def fqdn(host: str, cluster_domain: str | None) -> str:
@@ -173,6 +193,9 @@ def gateway_env(args: EventGatewayArgs) -> list[k8s.core.v1.EnvVarArgs]:
         "GATEWAY_SPOOL_DIR": SPOOL_DIR,
         "GATEWAY_PORT": str(args.port),
         "GATEWAY_LEGACY_EVENTS": "true" if args.legacy_events else "false",
+        "GATEWAY_SPOOL_MAX_BYTES": str(int((quantity_bytes(args.spool.size) or 0) * SPOOL_HEADROOM)),
+        # Finish draining before the kubelet's SIGKILL; the rest of the grace period covers the sidecar and preStop.
+        "GATEWAY_SHUTDOWN_GRACE_SECONDS": str(max(1, args.termination_grace_seconds - 5)),
         **({"GATEWAY_CATALOG": f"{CATALOG_DIR}/{CATALOG_KEY}"} if args.catalog_config_map is not None else {}),
         **args.env,
     }

@@ -15,7 +15,9 @@ from components.event_gateway import (
     EventGatewayArgs,
     SecretRef,
     SpoolVolume,
+    quantity_bytes,
 )
+from event_gateway.settings import Settings
 from tests.components.conftest import MockStackFactory
 from tests.support.crds import assert_valid_custom_resource, crd_errors
 from tests.support.pulumi_mocks import MockStack
@@ -115,6 +117,7 @@ def test_environment_follows_the_gateway_contract(mock_stack: MockStackFactory) 
         "GATEWAY_SOLUTION": "github", "GATEWAY_APPLICATION": "github-acme",
         "GATEWAY_PUBLISHER_URL": "http://eventing-publisher-proxy.kyma-system", "GATEWAY_SPOOL_DIR": SPOOL_DIR,
         "GATEWAY_PORT": "8080", "GATEWAY_LEGACY_EVENTS": "true", "GATEWAY_UNKNOWN_EVENTS": "drop",
+        "GATEWAY_SPOOL_MAX_BYTES": str(int(2**30 * 0.9)), "GATEWAY_SHUTDOWN_GRACE_SECONDS": "25",
     }
 
 
@@ -202,6 +205,23 @@ def test_custom_catalog_is_mounted_and_named(mock_stack: MockStackFactory) -> No
     assert volume["configMap"]["name"] == "github-acme-catalog"
     env = {e["name"]: e.get("value") for e in _env(stack)}
     assert env["GATEWAY_CATALOG"] == "/etc/event-gateway/catalog/asyncapi.yaml"
+
+
+@pytest.mark.parametrize(("quantity", "expected"), [("1Gi", 2**30), ("500M", 500 * 10**6), ("64", 64),
+                                                    ("1.5Gi", None), ("lots", None)])
+def test_spool_quantities(quantity: str, expected: int | None) -> None:
+    assert quantity_bytes(quantity) == expected
+
+
+def test_gateway_settings_are_accepted_by_the_gateway(mock_stack: MockStackFactory) -> None:
+    """The env the component sets parses with the gateway's own settings reader (secrets filled in as the pod would)."""
+    stack = mock_stack()
+    _run(stack, _args(spool=SpoolVolume(size="2Gi")))
+    environ = {e["name"]: e.get("value", "s3cret") for e in _env(stack)}
+    settings = Settings.from_env(environ)
+    assert settings.spool_max_bytes < 2 * 2**30
+    assert settings.shutdown_grace_seconds < 30
+    assert str(settings.spool_dir) == SPOOL_DIR
 
 
 def test_bad_args_report_every_problem_at_once() -> None:
