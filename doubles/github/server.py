@@ -34,6 +34,7 @@ class Handler(BaseHTTPRequestHandler):
 
     server: DoubleServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log; ``World.requests`` keeps what tests need."""
@@ -226,7 +227,9 @@ class GitHubDouble:
         for token in tokens:
             self.world.add_token(token)
         self.server = DoubleServer(port, self.world, contract or Contract.load())
-        self._thread = threading.Thread(target=self.server.serve_forever, name="github-double", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="github-double", daemon=True
+        )
 
     @property
     def url(self) -> str:
