@@ -28,6 +28,7 @@ import re
 import threading
 import uuid
 from collections import deque
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
@@ -45,6 +46,12 @@ _CREDENTIAL_KINDS: Final[tuple[str, ...]] = ("basic", "oauth", "certificateGen")
 _SECRET_FIELDS: Final[tuple[str, ...]] = ("username", "password", "clientId", "clientSecret")
 
 
+@cache
+def _contract(spec_path: Path) -> OpenAPI:
+    """The parsed contract; parsing takes a few hundred milliseconds, so every double of a process shares it."""
+    return OpenAPI.from_file_path(str(spec_path))
+
+
 class _Answer(Exception):
     """Internal: finish the request with this status and error message."""
 
@@ -57,7 +64,7 @@ class RegistryDouble:
     """The metadata API on 127.0.0.1; use as a context manager, read :attr:`url`."""
 
     def __init__(self, spec_path: Path = SPEC_PATH) -> None:
-        self._openapi = OpenAPI.from_file_path(str(spec_path))
+        self._openapi = _contract(spec_path)
         self._lock = threading.Lock()
         self.services: dict[str, dict[str, dict[str, Any]]] = {}
         """application -> service id -> stored ServiceDetails (with credentials)."""
@@ -66,7 +73,8 @@ class RegistryDouble:
         self.contract_violations: list[str] = []
         self._faults: deque[int] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="registry-double", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="registry-double", daemon=True)
 
     @property
     def url(self) -> str:

@@ -2,8 +2,10 @@
 
 Why two branches under one base: a Kubernetes Job retries a failed pod up to ``backoffLimit`` times, which helps when
 the API server or the registry is briefly away and never helps when a spec is broken. The exit code carries that
-difference out of the pod, so a Job's ``podFailurePolicy`` can stop at once on :data:`EXIT_PERMANENT` and retry on
-:data:`EXIT_TRANSIENT`. Codes follow sysexits.h (``EX_DATAERR``, ``EX_TEMPFAIL``).
+difference out of the pod: the RegistrationJob's ``podFailurePolicy`` fails the Job at once on :data:`EXIT_PERMANENT`
+(components/registration_job.py ``PERMANENT_EXIT_CODE``) and lets any other code retry. :data:`EXIT_TRANSIENT` is
+sysexits.h ``EX_TEMPFAIL``; an unexpected crash (exit 1) is retried too, which is the safe side for a bug that may be
+load-dependent.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 EXIT_OK: Final[int] = 0
-EXIT_PERMANENT: Final[int] = 65
+EXIT_PERMANENT: Final[int] = 2
 """Bad manifest, bad spec, bad settings, a 4xx answer: retrying with the same input cannot succeed."""
 EXIT_TRANSIENT: Final[int] = 75
 """Connection refused, timeouts, 5xx or 429 after bounded backoff: a retry of the Job may succeed."""

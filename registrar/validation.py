@@ -52,6 +52,7 @@ def openapi_problems(document: Any) -> list[str]:
                 break
     except Exception as exc:  # unresolvable $ref and friends surface as exceptions, not validation errors
         ref = getattr(exc, "ref", None)
+        ref = f"#{ref}" if isinstance(ref, str) and ref.startswith("/") else ref
         problems.append(f"unresolvable $ref {ref!r}" if ref else f"{type(exc).__name__}: {str(exc)[:200]}")
     return problems
 
