@@ -10,9 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pulumi
 
-class ConfigError(Exception):
-    """Base of every stack-config error raised by :mod:`config`."""
+
+class ConfigError(pulumi.RunError):
+    """Base of every stack-config error raised by :mod:`config`.
+
+    A ``pulumi.RunError``: the engine prints its message as the failure reason, without a Python stack trace -- the
+    trace would say nothing to someone fixing a config file.
+    """
 
 
 @dataclass(frozen=True, order=True)

@@ -32,9 +32,11 @@ import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import pulumi
+import yaml
 from pulumi.runtime import mocks as _mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
@@ -224,6 +226,12 @@ class RecordingMonitor(_mocks.MockMonitor):
             if result is not None:
                 props = dict(result.props)
         return props
+
+
+def stack_file_config(path: str | Path) -> dict[str, Any]:
+    """The ``config:`` block of a ``Pulumi.<stack>.yaml`` as MockStack config (full keys, structured values)."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return dict(document.get("config") or {})
 
 
 class MockStack:

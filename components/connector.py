@@ -1,0 +1,283 @@
+"""Connector: everything that connects one external solution instance to Kyma, as one component.
+
+It stacks, in dependency order:
+
+1. :class:`ConnectorSecrets` -- API credentials for the Central Application Gateway, the webhook secret;
+2. :class:`KymaApplication` -- the Application, with ``spec.services`` built from the registration manifest;
+3. :class:`RegistrationJob` -- registers the same manifest and specs from inside the cluster (after 1 and 2);
+4. :class:`EventGateway` -- receives, verifies and publishes the webhooks;
+5. one :class:`WebhookRegistration` per target (GitHub repository / organization, Qualtrics brand) -- after the
+   gateway, because the solution pings the payload URL as soon as the hook exists.
+
+The registration manifest is derived here, from the connector's settings and the solution's shipped specs: one API
+service per ``specs/<solution>/openapi*.yaml`` when the connector has an API base URL, and one events service for the
+AsyncAPI catalog. Ids are ``registration.service_id(application, service name)``, stable across runs and clusters.
+
+Every name derives from the connector's name, never from its position in the config, so adding or removing another
+connector changes nothing here. ``depends_on`` given to the Connector (the namespace the program creates) is passed
+to every resource inside it, including those of nested components, through an inherited transformation: a component's
+own ``depends_on`` does not hold back its children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import pulumi
+import yaml
+
+import registration
+from catalog import SPECS_DIR, Catalog, load_catalog
+from components._naming import child, token
+from components.connector_secrets import (
+    WEBHOOK_SECRET_KEY,
+    ConnectorSecrets,
+    ConnectorSecretsArgs,
+    api_secret_name,
+    request_parameters_secret_name,
+)
+from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
+from components.kyma_application import KymaApplication, KymaApplicationArgs
+from components.registration_job import RegistrationJob, RegistrationJobArgs
+from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
+from config.settings import DEFAULT_GATEWAY, ConnectorSettings, KymaContract, StackSettings
+
+ASYNCAPI_FILE: Final[str] = "asyncapi.yaml"
+REGISTERED_SOLUTIONS: Final[frozenset[str]] = frozenset({"github", "qualtrics"})
+"""Solutions whose webhook the program registers through their API; ``generic`` sources are receive-only."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorArgs:
+    """Inputs of :class:`Connector`: one connector's settings plus the stack-wide values it needs."""
+
+    connector: ConnectorSettings
+    """The connector's validated settings (name, solution, targets, credentials as secret Outputs)."""
+    namespace: str
+    """Namespace of the gateway, the registration Job and the webhook Secret."""
+    cluster_domain: str
+    """Kyma cluster domain: the webhook host is ``<connector.gateway_host>.<cluster_domain>``."""
+    gateway_image: str
+    registrar_image: str
+    gateway: str = DEFAULT_GATEWAY
+    """Istio Gateway (``namespace/name``) of the APIRule."""
+    kyma_contract: KymaContract = KymaContract.MODULAR
+    publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
+    registry_url: str | None = None
+    """Kyma 1.x Application Registry URL (legacy contract only)."""
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings, connector: ConnectorSettings) -> ConnectorArgs:
+        return cls(
+            connector=connector, namespace=stack.namespace, cluster_domain=stack.cluster_domain,
+            gateway_image=stack.gateway_image, registrar_image=stack.registrar_image, gateway=stack.gateway,
+            kyma_contract=stack.kyma_contract, publisher_url=stack.publisher_url, registry_url=stack.registry_url,
+        )
+
+    @property
+    def legacy(self) -> bool:
+        return self.kyma_contract is KymaContract.LEGACY
+
+    @property
+    def api_secrets_namespace(self) -> str:
+        """Where API credential Secrets live: ``kyma-system`` for the Central Application Gateway (today's Kyma);
+        the connector namespace on Kyma 1.x, where the registrar mounts them to pass values to the registry."""
+        return self.namespace if self.legacy else "kyma-system"
+
+
+# --- the registration manifest ---------------------------------------------------------------------------------------
+
+
+@cache
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@cache
+def _openapi_info(path: Path) -> tuple[str, str]:
+    """(title, description) of an OpenAPI document, for the service's display name and description."""
+    document = yaml.safe_load(_read(path)) or {}
+    info = document.get("info") or {} if isinstance(document, dict) else {}
+    description = str(info.get("description") or "").strip().split("\n\n")[0].replace("\n", " ")
+    return str(info.get("title") or ""), description
+
+
+def openapi_documents(solution: str) -> list[Path]:
+    """The solution's OpenAPI documents (``openapi.yaml``, ``openapi-<part>.yaml``), each one API service."""
+    return sorted((SPECS_DIR / solution).glob("openapi*.yaml"))
+
+
+def selected_catalog(connector: ConnectorSettings) -> Catalog:
+    """The solution's catalog narrowed to the connector's ``events`` (all events when unset)."""
+    catalog = load_catalog(connector.solution)
+    return catalog.select(list(connector.events)) if connector.events is not None else catalog
+
+
+def build_manifest(args: ConnectorArgs) -> tuple[registration.Manifest, dict[str, str]]:
+    """The registration manifest and the spec documents (file name -> text) it refers to."""
+    connector = args.connector
+    app, solution, provider = connector.name, connector.solution, connector.provider_display_name
+    services: list[registration.ServiceDefinition] = []
+    specs: dict[str, str] = {}
+    if connector.api_url:
+        documents: list[Path | None] = [*openapi_documents(solution)] or [None]
+        for path in documents:
+            services.append(_api_service(args, path))
+            if path is not None:
+                specs[path.name] = _read(path)
+    catalog = load_catalog(solution)
+    specs[ASYNCAPI_FILE] = _read(catalog.path)
+    services.append(registration.ServiceDefinition(
+        id=registration.service_id(app, f"{solution}-events"),
+        name=f"{solution}-events",
+        display_name=f"{provider} events",
+        description=f"Events of {catalog.title} as CloudEvents with source {app}.",
+        provider_display_name=provider,
+        events=registration.EventsDefinition(spec=ASYNCAPI_FILE),
+    ))
+    return registration.Manifest(application=app, solution=solution, services=tuple(services)), specs
+
+
+def _api_service(args: ConnectorArgs, path: Path | None) -> registration.ServiceDefinition:
+    connector = args.connector
+    app, solution, provider = connector.name, connector.solution, connector.provider_display_name
+    part = path.stem.removeprefix("openapi").strip("-_") if path else ""
+    name = f"{solution}-{part}-api" if part else f"{solution}-api"
+    title, description = _openapi_info(path) if path else ("", "")
+    creds = connector.api_credentials
+    credentials = None
+    if creds is not None:
+        credentials = registration.Credentials(type=creds.type, secret_name=api_secret_name(app),
+                                               authentication_url=creds.token_url, csrf_token_url=creds.csrf_token_url)
+    return registration.ServiceDefinition(
+        id=registration.service_id(app, name),
+        name=name,
+        display_name=title or f"{provider} API{' ' + part if part else ''}",
+        description=description or f"The {provider} API at {connector.api_url}.",
+        provider_display_name=provider,
+        api=registration.ApiDefinition(
+            target_url=str(connector.api_url),
+            spec=path.name if path else None,
+            credentials=credentials,
+            request_parameters_secret_name=(request_parameters_secret_name(app)
+                                            if connector.request_parameters is not None else None),
+        ),
+    )
+
+
+# --- the component ---------------------------------------------------------------------------------------------------
+
+
+def _inherit_depends_on(deps: Sequence[pulumi.Resource]) -> pulumi.ResourceTransformation:
+    """A transformation (inherited by every descendant) adding ``deps`` to each custom resource's ``depends_on``."""
+
+    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not isinstance(args.resource, pulumi.CustomResource):
+            return None
+        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=list(deps)))
+        return pulumi.ResourceTransformationResult(props=args.props, opts=opts)
+
+    return transformation
+
+
+class Connector(pulumi.ComponentResource):
+    """One external solution instance connected to Kyma (see the module docstring for what it stacks)."""
+
+    application_name: pulumi.Output[str]
+    """Kyma Application name: the CloudEvents ``source`` of the connector's events."""
+    webhook_url: pulumi.Output[str]
+    """The public payload URL the solution delivers to (``https://<host>/webhook``)."""
+    webhook_ids: pulumi.Output[dict[str, str]]
+    """Hook id per target (``owner/repo``, ``org:NAME``; ``brand`` for Qualtrics); empty for generic sources."""
+    event_types: pulumi.Output[list[str]]
+    """CloudEvents types the connector publishes (what Kyma Subscriptions name)."""
+    api_gateway_urls: pulumi.Output[dict[str, str]]
+    """Central Application Gateway URL per registered API, by service display name."""
+    registration_job_name: pulumi.Output[str]
+    webhook_secret: pulumi.Output[str]
+    """The webhook secret (secret Output): give it to a generic sender; GitHub/Qualtrics receive it automatically."""
+
+    def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(token("Connector"), name, None, opts)
+        connector = args.connector
+        declared = opts.depends_on if opts is not None else None
+        deps: list[pulumi.Resource] = [d for d in (declared if isinstance(declared, Sequence) else [declared])
+                                       if isinstance(d, pulumi.Resource)]
+        nested = pulumi.ResourceOptions(parent=self, transformations=[_inherit_depends_on(deps)] if deps else None)
+        manifest, specs = build_manifest(args)
+        catalog = selected_catalog(connector)
+
+        secrets = ConnectorSecrets(child(name, "secrets"), ConnectorSecretsArgs(
+            application=connector.name, namespace=args.namespace, api_credentials=connector.api_credentials,
+            request_parameters=connector.request_parameters, webhook_secret=connector.webhook_secret,
+            api_namespace=args.api_secrets_namespace,
+        ), opts=nested)
+        application = KymaApplication(child(name, "application"), KymaApplicationArgs(
+            manifest=manifest, display_name=connector.display_name, description=connector.description,
+            provider_display_name=connector.provider_display_name, include_services=not args.legacy,
+            spec_labels={"connector": connector.name, "solution": connector.solution},
+        ), opts=nested)
+        job = RegistrationJob(child(name, "registrar"), RegistrationJobArgs(
+            application=connector.name, namespace=args.namespace, manifest=manifest, specs=specs,
+            image=args.registrar_image, backend="application-registry" if args.legacy else "application-cr",
+            registry_url=args.registry_url,
+        ), opts=pulumi.ResourceOptions.merge(nested, pulumi.ResourceOptions(
+            # The registrar patches the Application and reads the credential Secrets: both must exist first.
+            transformations=[_inherit_depends_on([application, secrets])])))
+        gateway = EventGateway(child(name, "gateway"), EventGatewayArgs(
+            application=connector.name, namespace=args.namespace, solution=connector.solution,
+            image=args.gateway_image, host=connector.gateway_host, cluster_domain=args.cluster_domain,
+            webhook_secret=SecretRef(name=secrets.webhook_secret_name, key=WEBHOOK_SECRET_KEY),
+            gateway=args.gateway, publisher_url=args.publisher_url, legacy_events=args.legacy,
+            env=dict(connector.generic_env), **_replicas(connector),
+        ), opts=nested)
+        hooks = self._webhooks(name, args, gateway, secrets, catalog, nested)
+
+        self.application_name = application.application_name
+        self.webhook_url = gateway.webhook_url
+        self.webhook_ids = pulumi.Output.all(**{_target_key(t): h.hook_id for t, h in hooks.items()}).apply(dict) \
+            if hooks else pulumi.Output.from_input({})
+        self.event_types = pulumi.Output.from_input([e.type for e in catalog.events if e.subscribable])
+        self.api_gateway_urls = application.gateway_urls
+        self.registration_job_name = job.job_name
+        self.webhook_secret = secrets.webhook_secret
+        self.register_outputs({
+            "application_name": self.application_name,
+            "webhook_url": self.webhook_url,
+            "webhook_ids": self.webhook_ids,
+            "event_types": self.event_types,
+            "api_gateway_urls": self.api_gateway_urls,
+            "registration_job_name": self.registration_job_name,
+            "webhook_secret": self.webhook_secret,
+        })
+
+    def _webhooks(self, name: str, args: ConnectorArgs, gateway: EventGateway, secrets: ConnectorSecrets,
+                  catalog: Catalog, nested: pulumi.ResourceOptions) -> dict[str, WebhookRegistration]:
+        connector = args.connector
+        if connector.solution not in REGISTERED_SOLUTIONS:
+            return {}
+        app = connector.app
+        events = list(connector.events) if connector.events is not None else catalog.native_events()
+        # The solution pings the payload URL when the hook is created: the gateway (all of it) must be up first.
+        opts = pulumi.ResourceOptions.merge(nested, pulumi.ResourceOptions(depends_on=[gateway]))
+        return {
+            target: WebhookRegistration(child(name, connector.target_role(target)), WebhookRegistrationArgs(
+                solution=connector.solution, api_url=str(connector.api_url), target=target,
+                url=gateway.webhook_url, events=events, secret=secrets.webhook_secret, token=connector.token,
+                app_id=app.app_id if app else None, installation_id=app.installation_id if app else None,
+                private_key=app.private_key if app else None,
+            ), opts=opts)
+            for target in connector.webhook_targets
+        }
+
+
+def _replicas(connector: ConnectorSettings) -> dict[str, Any]:
+    return {"replicas": connector.gateway_replicas} if connector.gateway_replicas is not None else {}
+
+
+def _target_key(target: str) -> str:
+    return target or "brand"
