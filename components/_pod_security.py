@@ -52,12 +52,3 @@ def tmp_volume() -> k8s.core.v1.VolumeArgs:
 def tmp_mount() -> k8s.core.v1.VolumeMountArgs:
     return k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path="/tmp")  # noqa: S108 -- a private emptyDir
 
-
-def labels(component: str, instance: str) -> dict[str, str]:
-    """Recommended ``app.kubernetes.io`` labels; ``instance`` is the component's name prefix, unique per stack."""
-    return {
-        "app.kubernetes.io/name": component,
-        "app.kubernetes.io/instance": instance,
-        "app.kubernetes.io/part-of": "kyma-connectors",
-        "app.kubernetes.io/managed-by": "pulumi",
-    }

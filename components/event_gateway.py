@@ -25,9 +25,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import _event_gateway_network as net
+from components import _naming
 from components import _pod_security as sec
 
-RESOURCE_TYPE: Final[str] = "kyma-connectors:index:EventGateway"
+RESOURCE_TYPE: Final[str] = _naming.token("EventGateway")
 APIRULE_API_VERSION: Final[str] = "gateway.kyma-project.io/v2"
 WEBHOOK_PATH: Final[str] = "/webhook"
 SPOOL_DIR: Final[str] = "/var/spool/event-gateway"
@@ -220,7 +221,7 @@ class EventGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: EventGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RESOURCE_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = sec.labels("event-gateway", name)
+        labels = _naming.labels(name, "event-gateway")
         selector = {"app.kubernetes.io/name": "event-gateway", "app.kubernetes.io/instance": name}
         meta = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels)
 

@@ -30,9 +30,10 @@ import pulumi_kubernetes as k8s
 import yaml
 
 import registration
+from components import _naming
 from components import _pod_security as sec
 
-RESOURCE_TYPE: Final[str] = "kyma-connectors:index:RegistrationJob"
+RESOURCE_TYPE: Final[str] = _naming.token("RegistrationJob")
 
 Backend = Literal["application-cr", "application-registry"]
 BACKENDS: Final[tuple[str, ...]] = ("application-cr", "application-registry")
@@ -188,7 +189,7 @@ class RegistrationJob(pulumi.ComponentResource):
     def __init__(self, name: str, args: RegistrationJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RESOURCE_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = sec.labels("registrar", name)
+        labels = _naming.labels(name, "registrar")
         metadata = k8s.meta.v1.ObjectMetaArgs  # local alias: every child has the same shape of metadata
 
         specs_name = f"{name}-specs"
