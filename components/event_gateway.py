@@ -16,6 +16,7 @@ mode requires one replica and the ``Recreate`` strategy.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from catalog import SPECS_DIR, catalog_path
 from components import _event_gateway_network as net
 from components import _naming
 from components import _pod_security as sec
@@ -34,7 +36,9 @@ WEBHOOK_PATH: Final[str] = "/webhook"
 SPOOL_DIR: Final[str] = "/var/spool/event-gateway"
 CATALOG_DIR: Final[str] = "/etc/event-gateway/catalog"
 CATALOG_KEY: Final[str] = "asyncapi.yaml"
-SOLUTIONS: Final[tuple[str, ...]] = ("github", "qualtrics", "generic")
+CATALOG_HASH_ANNOTATION: Final[str] = "connectors.kyma-project.io/catalog-sha256"
+"""Pod template annotation carrying the custom catalog's digest: a changed catalog rolls the pods, which read the
+document once at start."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,8 +116,11 @@ class EventGatewayArgs:
     hpa: Autoscaling | None = None
     resources: ContainerResources = field(default_factory=ContainerResources)
     spool: SpoolVolume = field(default_factory=SpoolVolume)
+    catalog_document: str | None = None
+    """A custom AsyncAPI catalog (the document's text), e.g. a generic source's own events. The component keeps it
+    in a ConfigMap of its own and rolls the pods when it changes. None: the solution's catalog shipped in the image."""
     catalog_config_map: pulumi.Input[str] | None = None
-    """ConfigMap with a custom AsyncAPI document under key ``asyncapi.yaml``; None uses the one in the image."""
+    """Alternatively, an existing ConfigMap with the catalog under key ``asyncapi.yaml`` (not watched for changes)."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Further non-secret ``GATEWAY_*`` settings (e.g. the unknown-event policy, OTLP endpoint)."""
     secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
@@ -129,8 +136,11 @@ class EventGatewayArgs:
 
 def _problems(args: EventGatewayArgs) -> list[str]:
     problems: list[str] = []
-    if args.solution not in SOLUTIONS:
-        problems.append(f"solution: {args.solution!r} is not one of {', '.join(SOLUTIONS)}")
+    if not catalog_path(args.solution).is_file():
+        shipped = sorted(p.parent.name for p in SPECS_DIR.glob("*/asyncapi.yaml"))
+        problems.append(f"solution: {args.solution!r} has no catalog in specs/ (shipped: {', '.join(shipped)})")
+    if args.catalog_document is not None and args.catalog_config_map is not None:
+        problems.append("catalog_document: give either catalog_document or catalog_config_map, not both")
     if "." not in args.host and not args.cluster_domain:
         problems.append(f"cluster_domain: required when host {args.host!r} is a short label")
     if args.spool.persistent and (args.hpa is not None or args.replicas != 1):
@@ -197,7 +207,7 @@ def gateway_env(args: EventGatewayArgs) -> list[k8s.core.v1.EnvVarArgs]:
         "GATEWAY_SPOOL_MAX_BYTES": str(int((quantity_bytes(args.spool.size) or 0) * SPOOL_HEADROOM)),
         # Finish draining before the kubelet's SIGKILL; the rest of the grace period covers the sidecar and preStop.
         "GATEWAY_SHUTDOWN_GRACE_SECONDS": str(max(1, args.termination_grace_seconds - 5)),
-        **({"GATEWAY_CATALOG": f"{CATALOG_DIR}/{CATALOG_KEY}"} if args.catalog_config_map is not None else {}),
+        **({"GATEWAY_CATALOG": f"{CATALOG_DIR}/{CATALOG_KEY}"} if _has_catalog(args) else {}),
         **args.env,
     }
     secrets = {"GATEWAY_WEBHOOK_SECRETS": args.webhook_secret, **args.secret_env}
@@ -241,10 +251,19 @@ class EventGateway(pulumi.ComponentResource):
                 # Deleting the claim deletes undelivered events; keep it when the component goes away.
                 opts=child.merge(pulumi.ResourceOptions(retain_on_delete=True)),
             )
+        catalog_map: pulumi.Input[str] | None = args.catalog_config_map
+        if args.catalog_document is not None:
+            catalog = k8s.core.v1.ConfigMap(
+                f"{name}-catalog",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-catalog", namespace=args.namespace, labels=labels),
+                data={CATALOG_KEY: args.catalog_document},
+                opts=child,
+            )
+            catalog_map = catalog.metadata.apply(lambda m: str(m["name"]))
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta,
-            spec=_deployment_spec(args, labels, selector, account, spool_claim),
+            spec=_deployment_spec(args, labels, selector, account, spool_claim, catalog_map),
             opts=child,
         )
         service = k8s.core.v1.Service(
@@ -288,9 +307,19 @@ class EventGateway(pulumi.ComponentResource):
         self.register_outputs({"service_name": self.service_name, "host": self.host, "webhook_url": self.webhook_url})
 
 
+def _has_catalog(args: EventGatewayArgs) -> bool:
+    return args.catalog_document is not None or args.catalog_config_map is not None
+
+
+def _catalog_volume(catalog_map: pulumi.Input[str] | None) -> list[k8s.core.v1.VolumeArgs]:
+    if catalog_map is None:
+        return []
+    return [k8s.core.v1.VolumeArgs(name="catalog", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=catalog_map))]
+
+
 def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: dict[str, str],
-                     account: k8s.core.v1.ServiceAccount,
-                     spool_claim: k8s.core.v1.PersistentVolumeClaim | None) -> k8s.apps.v1.DeploymentSpecArgs:
+                     account: k8s.core.v1.ServiceAccount, spool_claim: k8s.core.v1.PersistentVolumeClaim | None,
+                     catalog_map: pulumi.Input[str] | None) -> k8s.apps.v1.DeploymentSpecArgs:
     probe = k8s.core.v1.HTTPGetActionArgs
     container = k8s.core.v1.ContainerArgs(
         name="event-gateway",
@@ -309,7 +338,7 @@ def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: d
             k8s.core.v1.VolumeMountArgs(name="spool", mount_path=SPOOL_DIR),
             sec.tmp_mount(),
             *([k8s.core.v1.VolumeMountArgs(name="catalog", mount_path=CATALOG_DIR, read_only=True)]
-              if args.catalog_config_map is not None else []),
+              if catalog_map is not None else []),
         ],
     )
     return k8s.apps.v1.DeploymentSpecArgs(
@@ -325,7 +354,7 @@ def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: d
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 labels={**labels, "sidecar.istio.io/inject": "true"},  # APIRule v2 serves mesh workloads only
                 annotations={"prometheus.io/scrape": "true", "prometheus.io/port": str(args.port),
-                             "prometheus.io/path": "/metrics"},
+                             "prometheus.io/path": "/metrics", **_catalog_annotation(args)},
             ),
             spec=k8s.core.v1.PodSpecArgs(
                 service_account_name=account.metadata.apply(lambda m: m["name"]),
@@ -333,12 +362,16 @@ def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: d
                 termination_grace_period_seconds=args.termination_grace_seconds,
                 security_context=sec.pod_security_context(),
                 containers=[container],
-                volumes=[_spool_volume(args.spool, spool_claim), sec.tmp_volume(),
-                         *([k8s.core.v1.VolumeArgs(name="catalog", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                             name=args.catalog_config_map))] if args.catalog_config_map is not None else [])],
+                volumes=[_spool_volume(args.spool, spool_claim), sec.tmp_volume(), *_catalog_volume(catalog_map)],
             ),
         ),
     )
+
+
+def _catalog_annotation(args: EventGatewayArgs) -> dict[str, str]:
+    if args.catalog_document is None:
+        return {}
+    return {CATALOG_HASH_ANNOTATION: hashlib.sha256(args.catalog_document.encode()).hexdigest()}
 
 
 def _spool_volume(spool: SpoolVolume, claim: k8s.core.v1.PersistentVolumeClaim | None) -> k8s.core.v1.VolumeArgs:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from catalog import SPECS_DIR
 from components.event_gateway import (
     RESOURCE_TYPE,
     SPOOL_DIR,
@@ -32,6 +33,7 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 
 def _args(**changes: Any) -> EventGatewayArgs:
@@ -224,12 +226,29 @@ def test_gateway_settings_are_accepted_by_the_gateway(mock_stack: MockStackFacto
     assert str(settings.spool_dir) == SPOOL_DIR
 
 
+def test_catalog_document_gets_its_own_config_map_and_rolls_the_pods(mock_stack: MockStackFactory) -> None:
+    """A generic source's own catalog: mounted from a child ConfigMap; a changed document changes the pod template."""
+    document = (SPECS_DIR / "generic" / "asyncapi.yaml").read_text(encoding="utf-8")
+    templates = []
+    for text in (document, document.replace("Webhook received", "Order placed")):
+        stack = mock_stack()
+        _run(stack, _args(solution="generic", catalog_document=text))
+        config_map = stack.one(CONFIG_MAP)
+        assert config_map.parent_type == RESOURCE_TYPE
+        assert config_map.inputs["data"] == {"asyncapi.yaml": text}
+        volume = next(v for v in _pod(stack)["volumes"] if v["name"] == "catalog")
+        assert volume["configMap"]["name"] == config_map.k8s_name
+        templates.append(stack.one(DEPLOYMENT).inputs["spec"]["template"]["metadata"]["annotations"])
+    assert templates[0] != templates[1]
+
+
 def test_bad_args_report_every_problem_at_once() -> None:
     with pytest.raises(ValueError, match="EventGatewayArgs") as caught:
         _args(solution="gitlab", cluster_domain=None, spool=SpoolVolume(persistent=True),
               env={"GATEWAY_PORT": "1"})
     message = str(caught.value)
-    for expected in ("solution: 'gitlab'", "cluster_domain: required", "spool.persistent", "env['GATEWAY_PORT']"):
+    for expected in ("solution: 'gitlab' has no catalog", "cluster_domain: required", "spool.persistent",
+                     "env['GATEWAY_PORT']"):
         assert expected in message
 
 
