@@ -124,6 +124,14 @@ class KubeSession(requests.Session):
             cert, key = connection.client_cert
             self.cert = (str(self._file(cert, "client.crt")), str(self._file(key, "client.key")))
 
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        """Keep the cluster's CA: requests would otherwise let ``REQUESTS_CA_BUNDLE`` replace ``self.verify``."""
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify is not True:
+            settings["verify"] = self.verify
+        return settings
+
     def _file(self, material: bytes | Path, name: str) -> Path:
         if isinstance(material, Path):
             return material
