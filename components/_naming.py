@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from config.validate import application_type
+
+__all__ = ["PKG", "application_type", "child", "labels", "slug", "token"]
+
 PKG: Final[str] = "kyma-connectors"
 """Package part of every component type token (``kyma-connectors:index:<Type>``); equals the project name."""
 
@@ -29,15 +33,6 @@ def child(prefix: str, role: str) -> str:
 def slug(value: str) -> str:
     """A DNS-label-safe form of a free value (``acme/Widgets`` -> ``acme-widgets``) for names derived from targets."""
     return _NON_ALNUM.sub("-", value.lower()).strip("-")
-
-
-def application_type(application: str) -> str:
-    """The Application's ``application-type`` label: the name with non-alphanumerics removed.
-
-    Kyma eventing cleans an application name the same way when it builds event subjects; setting the label makes
-    the cleaned form explicit, and the config check refuses two connectors whose cleaned forms collide.
-    """
-    return _NON_ALNUM.sub("", application.lower())
 
 
 def labels(connector: str, component: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ import yaml
 
 import registration
 from catalog import SPECS_DIR, Catalog, load_catalog
-from components._naming import child, token
+from components._naming import child, slug, token
 from components.connector_secrets import (
     WEBHOOK_SECRET_KEY,
     ConnectorSecrets,
@@ -265,7 +265,7 @@ class Connector(pulumi.ComponentResource):
         # The solution pings the payload URL when the hook is created: the gateway (all of it) must be up first.
         opts = pulumi.ResourceOptions.merge(nested, pulumi.ResourceOptions(depends_on=[gateway]))
         return {
-            target: WebhookRegistration(child(name, connector.target_role(target)), WebhookRegistrationArgs(
+            target: WebhookRegistration(child(name, target_role(target)), WebhookRegistrationArgs(
                 solution=connector.solution, api_url=str(connector.api_url), target=target,
                 url=gateway.webhook_url, events=events, secret=secrets.webhook_secret, token=connector.token,
                 app_id=app.app_id if app else None, installation_id=app.installation_id if app else None,
@@ -277,6 +277,11 @@ class Connector(pulumi.ComponentResource):
 
 def _replicas(connector: ConnectorSettings) -> dict[str, Any]:
     return {"replicas": connector.gateway_replicas} if connector.gateway_replicas is not None else {}
+
+
+def target_role(target: str) -> str:
+    """Stable name suffix of a target's webhook: ``hook-acme-widgets``, ``hook-org-acme``, ``hook`` (Qualtrics)."""
+    return f"hook-{slug(target)}" if target else "hook"
 
 
 def _target_key(target: str) -> str:

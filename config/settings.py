@@ -15,8 +15,6 @@ from typing import Any, Final
 
 import pulumi
 
-from components._naming import slug
-
 DEFAULT_IMAGES: Final[dict[str, str]] = {
     "gateway": "ghcr.io/kyma-connectors/event-gateway:0.1.0",
     "registrar": "ghcr.io/kyma-connectors/registrar:0.1.0",
@@ -111,11 +109,6 @@ class ConnectorSettings:
             org = (f"org:{self.organization}",) if self.organization else ()
             return self.repositories + org
         return ("",) if self.solution == "qualtrics" else ()
-
-    @staticmethod
-    def target_role(target: str) -> str:
-        """Stable name suffix of a target's webhook: ``hook-acme-widgets``, ``hook-org-acme``, ``hook``."""
-        return f"hook-{slug(target)}" if target else "hook"
 
 
 @dataclass(frozen=True, kw_only=True)

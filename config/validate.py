@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from catalog import Catalog, CatalogError, load_catalog
-from components._naming import application_type
 from config.errors import Problem
 
 SCHEMA_PATH: Final[Path] = Path(__file__).with_name("schema.json")
@@ -42,12 +41,23 @@ SECRET_LEAVES: Final[tuple[str, ...]] = (
 LOOPBACK_HOSTS: Final[frozenset[str]] = frozenset({"127.0.0.1", "localhost", "::1"})
 """Hosts allowed over plain http (test doubles on the local control plane); everything else needs https."""
 
+_NON_ALNUM: Final[re.Pattern[str]] = re.compile(r"[^a-z0-9]+")
 _REQUIRED: Final[re.Pattern[str]] = re.compile(r"^'(?P<key>.+)' is a required property$")
 _SCHEMA_TYPES: Final[dict[str, str]] = {"object": "an object", "array": "a list", "string": "a string",
                                          "boolean": "a boolean (true/false)", "integer": "an integer",
                                          "number": "a number"}
 _JSON_TYPES: Final[dict[type, str]] = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
                                        int: "an integer", float: "a number", type(None): "null"}
+
+
+def application_type(application: str) -> str:
+    """The Application's ``application-type`` label: the name with non-alphanumerics removed.
+
+    Kyma eventing cleans an application name the same way when it builds event subjects; the label makes the cleaned
+    form explicit (components/kyma_application.py), and :func:`semantic_problems` refuses two connectors whose cleaned
+    forms collide.
+    """
+    return _NON_ALNUM.sub("", application.lower())
 
 
 @cache

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import runpy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,6 +233,28 @@ def stack_file_config(path: str | Path) -> dict[str, Any]:
     """The ``config:`` block of a ``Pulumi.<stack>.yaml`` as MockStack config (full keys, structured values)."""
     document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return dict(document.get("config") or {})
+
+
+EXAMPLE_STACK: Final[Path] = Path(__file__).resolve().parents[2] / "Pulumi.dev.yaml"
+PROGRAM: Final[Path] = Path(__file__).resolve().parents[2] / "__main__.py"
+EXAMPLE_TOKENS: Final[dict[str, str]] = {"github": "ghp_example-token-value", "qualtrics": "qualtrics-example-token"}
+"""Stand-ins for the tokens Pulumi.dev.yaml tells users to set with ``pulumi config set --secret``."""
+
+
+def example_config() -> dict[str, Any]:
+    """Pulumi.dev.yaml's config with the documented secrets set, as ``pulumi config set --secret --path`` would.
+
+    Use with ``secret_keys=["connectors"]``: setting a secret leaf makes Pulumi hold the whole key encrypted.
+    """
+    config = stack_file_config(EXAMPLE_STACK)
+    for connector in config[f"{PROJECT}:connectors"]:
+        connector.setdefault("credentials", {})["token"] = EXAMPLE_TOKENS[connector["solution"]]
+    return config
+
+
+def run_main(stack: MockStack) -> dict[str, Any]:
+    """Run the Pulumi program (``__main__.py``) on ``stack``; returns the program's globals."""
+    return stack.run(lambda: runpy.run_path(str(PROGRAM)))
 
 
 class MockStack:
