@@ -29,6 +29,11 @@ check: lint test
 
 # === issue 2: Pulumi program, policy pack, benchmarks ===
 
+# --- issue 2b: policy pack ---
+.PHONY: policy-preview
+policy-preview: venv  ## pulumi preview with the mandatory policy pack (the offline toolchain and a selected stack)
+	source scripts/env.sh && pulumi preview --policy-pack policy
+
 # === issue 3: event gateway ===
 
 # === issue 4: webhook provider, connectorctl ===
