@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ HOOK = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
 
 def example_settings(**changes: Any) -> StackSettings:
     """The example stack's settings; ``changes`` replace top-level raw keys (e.g. ``connectors=[...]``)."""
-    raw = read_raw({k: v if isinstance(v, str) else __import__("json").dumps(v) for k, v in example_config().items()})
+    raw = read_raw({k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config().items()})
     raw.update(changes)
     return parse(raw, secret_keys=frozenset({"connectors"}))
 
@@ -130,7 +131,8 @@ def test_dependencies(mock_stack: Any) -> None:
     assert job.depends_on(stack.one("kubernetes:core/v1:Secret", "github-acme-secrets-webhook"))
     deployment = stack.one("kubernetes:apps/v1:Deployment")
     for hook in stack.of_type(HOOK):
-        assert hook.depends_on(deployment) and hook.depends_on(stack.one(APIRULE))
+        assert hook.depends_on(deployment)
+        assert hook.depends_on(stack.one(APIRULE))
     custom = [r for r in stack.registrations if r.custom and r is not namespace]
     assert len(custom) > 15
     assert [r.name for r in custom if not r.depends_on(namespace)] == []
@@ -142,14 +144,16 @@ def test_secrets_stay_secret(mock_stack: Any) -> None:
     connector, _ = github(stack)
     assert stack.is_secret(connector.webhook_secret)
     for hook in stack.of_type(HOOK):
-        assert hook.is_secret("token") and hook.is_secret("secret")
+        assert hook.is_secret("token")
+        assert hook.is_secret("secret")
     for secret in stack.of_type("kubernetes:core/v1:Secret"):
         assert secret.is_secret("stringData")
     token = EXAMPLE_TOKENS["github"]
     webhook_secret = stack.resolve(connector.webhook_secret)
     for registration in stack.registrations:
         for leaked in _plain_strings(registration):
-            assert token not in leaked and webhook_secret not in leaked, registration.name
+            assert token not in leaked, registration.name
+            assert webhook_secret not in leaked, registration.name
 
 
 def _plain_strings(registration: Registration) -> list[str]:
@@ -203,7 +207,8 @@ def test_generic_connector_registers_no_webhook(mock_stack: Any) -> None:
     assert stack.resolve(connector.webhook_ids) == {}
     container = stack.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["GATEWAY_GENERIC_AUTH"] == "bearer" and env["GATEWAY_GENERIC_EVENT_HEADER"] == "X-Event"
+    assert env["GATEWAY_GENERIC_AUTH"] == "bearer"
+    assert env["GATEWAY_GENERIC_EVENT_HEADER"] == "X-Event"
 
 
 def _snapshot(stack: MockStack, prefix: str) -> dict[str, tuple[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ SECRET = "s3cr3t-value-that-must-never-appear"
 
 def raw_config() -> Raw:
     """The example stack's config (tokens set) without the namespace prefix, as the program reads it."""
-    return read_raw({k: v if isinstance(v, str) else __import__("json").dumps(v) for k, v in example_config().items()})
+    return read_raw({k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config().items()})
 
 
 def _set(path: str, value: Any) -> Callable[[Raw], None]:

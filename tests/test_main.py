@@ -1,0 +1,99 @@
+"""The program (``__main__.py``) on the example stack: namespace, stack options, local mode, GitOps render, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components import _local_mode
+from tests.support.crds import assert_valid_custom_resource
+from tests.support.pulumi_mocks import PROJECT, MockStack, example_config, run_main
+
+pytestmark = pytest.mark.timeout(60)
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+@pytest.fixture
+def stack_for() -> Iterator[Any]:
+    """``stack_for(**config_changes)`` -> a MockStack on the example config with those top-level keys changed."""
+
+    def make(**changes: Any) -> MockStack:
+        config = example_config()
+        config.update({f"{PROJECT}:{key}": value for key, value in changes.items()})
+        return MockStack(config=config, secret_keys=["connectors"], stack="dev")
+
+    yield make
+    MockStack.reset()
+
+
+def test_example_stack_exports_per_connector_outputs(stack_for: Any) -> None:
+    """Pulumi.dev.yaml: both connectors deployed; one `connectors` output with each connector's contract."""
+    stack = stack_for()
+    run_main(stack)
+    outputs = stack.resolve(stack.exports["connectors"])
+    assert sorted(outputs) == ["github-acme", "qualtrics-surveys"]
+    github = outputs["github-acme"]
+    assert sorted(github) == ["apiGatewayUrls", "application", "eventTypes", "registrationJob", "webhookIds",
+                              "webhookUrl"]
+    assert github["webhookUrl"] == "https://github-acme-webhook.c-1a2b3c.kyma.ondemand.com/webhook"
+    assert sorted(github["webhookIds"]) == ["acme/gadgets", "acme/widgets", "org:acme"]
+    assert outputs["qualtrics-surveys"]["webhookIds"].keys() == {"brand"}
+    assert all(t.endswith(".v1") for t in github["eventTypes"])
+    for registration in stack.custom_resources():
+        assert_valid_custom_resource(registration.k8s_object())
+
+
+def test_namespace_is_created_injected_and_waited_for(stack_for: Any) -> None:
+    stack = stack_for()
+    run_main(stack)
+    namespace = stack.one(NAMESPACE)
+    assert namespace.k8s_name == "kyma-connectors"
+    assert namespace.metadata["labels"]["istio-injection"] == "enabled"
+    namespaced = [r for r in stack.kubernetes() if r.k8s_namespace == "kyma-connectors"]
+    assert len(namespaced) >= 20
+    assert [r.name for r in namespaced if not r.depends_on(namespace)] == []
+
+
+def test_existing_namespace_is_not_created(stack_for: Any) -> None:
+    stack = stack_for(createNamespace=False, namespace="integrations")
+    run_main(stack)
+    assert stack.of_type(NAMESPACE) == []
+    namespaces = {r.k8s_namespace for r in stack.kubernetes()}
+    assert "integrations" in namespaces
+    assert namespaces <= {None, "kyma-system", "integrations"}
+
+
+def test_local_control_plane_annotates_every_kubernetes_object(stack_for: Any) -> None:
+    """The local switch adds skipAwait and background deletion to every k8s object; without it, none has them."""
+    local = stack_for(localControlPlane=True)
+    run_main(local)
+    objects = local.kubernetes()
+    assert len(objects) > 20
+    for registration in objects:
+        annotations = registration.metadata.get("annotations") or {}
+        assert annotations.items() >= _local_mode.ANNOTATIONS.items(), registration.name
+    plain = stack_for()
+    run_main(plain)
+    assert not [r.name for r in plain.kubernetes() if "pulumi.com/skipAwait" in (r.metadata.get("annotations") or {})]
+
+
+def test_render_yaml_to_directory_routes_kubernetes_objects_to_a_render_provider(stack_for: Any) -> None:
+    stack = stack_for(renderYamlToDirectory="rendered")
+    run_main(stack)
+    provider = stack.one("pulumi:providers:kubernetes", "render")
+    assert provider.inputs["renderYamlToDirectory"] == "rendered"
+    objects = stack.kubernetes()
+    assert objects
+    assert [r.name for r in objects if not r.provider.startswith(provider.urn)] == []
+
+
+def test_generic_connector_exports_its_webhook_secret_as_a_secret(stack_for: Any) -> None:
+    """A generic sender must be given the secret: exported, but only as a secret output."""
+    stack = stack_for(connectors=[{"name": "hooks", "solution": "generic", "webhookSecret": "s3cr3t"}])
+    run_main(stack)
+    hooks = stack.exports["connectors"]["hooks"]
+    assert stack.is_secret(hooks["webhookSecret"])
+    assert stack.resolve(hooks["webhookSecret"]) == "s3cr3t"
+    assert stack.resolve(hooks["webhookIds"]) == {}
