@@ -41,3 +41,26 @@ policy-preview: venv  ## pulumi preview with the mandatory policy pack (the offl
 # === issue 5: registrar ===
 
 # === issue 6: toolchain, control plane, e2e, demo ===
+# Real engine end to end (docs/toolchain.md). The toolchain builds once into ~/.cache/kyma-connectors (KC_CACHE).
+.PHONY: toolchain controlplane-up controlplane-down e2e demo demo-down bench-engine
+toolchain:
+	scripts/toolchain.sh
+
+controlplane-up: venv toolchain
+	scripts/controlplane.sh up
+
+controlplane-down: venv
+	scripts/controlplane.sh down
+
+# Tests marked e2e (tests/e2e) or controlplane (any suite); a missing toolchain fails instead of skipping.
+e2e: venv toolchain
+	source scripts/env.sh && KC_REQUIRE_CONTROLPLANE=1 $(VENV)/bin/pytest -q -m "e2e or controlplane"
+
+demo: venv toolchain
+	scripts/demo.sh up
+
+demo-down: venv
+	scripts/demo.sh down
+
+bench-engine: venv toolchain
+	source scripts/env.sh && $(PY) bench/bench_engine.py
