@@ -71,7 +71,7 @@ class RegistryDouble:
         self.calls: list[tuple[str, str, int]] = []
         self.rejected: list[str] = []
         self.contract_violations: list[str] = []
-        self._faults: deque[int] = deque()
+        self._faults: deque[tuple[int, str | None]] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="registry-double", daemon=True)
@@ -90,10 +90,10 @@ class RegistryDouble:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def fail_next(self, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests with ``status`` (and a contract-shaped error body)."""
+    def fail_next(self, status: int, times: int = 1, retry_after: str | None = None) -> None:
+        """Answer the next ``times`` requests with ``status`` (a contract-shaped error body, optional Retry-After)."""
         with self._lock:
-            self._faults.extend([status] * times)
+            self._faults.extend([(status, retry_after)] * times)
 
     def writes(self) -> list[tuple[str, str, int]]:
         """The non-GET calls so far."""
@@ -105,17 +105,19 @@ class RegistryDouble:
 
     # --- request handling -------------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, content_type: str, body: bytes) -> tuple[int, Any]:
-        """Answer one request: ``(status, JSON-able body or None)``; records the call."""
+    def handle(self, method: str, path: str, content_type: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        """Answer one request: ``(status, JSON-able body or None, extra headers)``; records the call."""
         with self._lock:
+            if self._faults:
+                status, retry_after = self._faults.popleft()
+                self.calls.append((method, path, status))
+                headers = {"Retry-After": retry_after} if retry_after else {}
+                return status, {"code": status, "error": "injected fault"}, headers
             status, payload = self._handle_locked(method, path, content_type, body)
             self.calls.append((method, path, status))
-            return status, payload
+            return status, payload, {}
 
     def _handle_locked(self, method: str, path: str, content_type: str, body: bytes) -> tuple[int, Any]:
-        if self._faults:
-            status = self._faults.popleft()
-            return status, {"code": status, "error": "injected fault"}
         match = _APP_PATH.match(path.split("?", 1)[0])
         if not match:
             return 404, {"code": 404, "error": f"no application in path {path!r}"}
@@ -187,9 +189,12 @@ class RegistryDouble:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, payload = double.handle(self.command, self.path, self.headers.get("Content-Type", ""), body)
+                status, payload, extra = double.handle(self.command, self.path,
+                                                       self.headers.get("Content-Type", ""), body)
                 data = json.dumps(payload).encode() if payload is not None else b""
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 if data:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -60,16 +60,16 @@ class ApplicationCrBackend:
         """Bring ``spec.services`` in line with the manifest; at most one write, none when already in line."""
         for _ in range(_MAX_CONFLICTS):
             current = self._get()
-            plan = _plan(current, bundle)
-            if not plan.write:
-                return plan.outcomes
+            step = plan(current, bundle)
+            if not step.write:
+                return step.outcomes
             try:
-                self._apply(current, plan)
+                self._apply(current, step)
             except ApiError as exc:
                 if exc.status == 409:  # resourceVersion moved under us: read again and re-plan
                     continue
                 raise
-            return plan.outcomes
+            return step.outcomes
         raise TransientError(f"Application {self._application}: changed by another writer on each of "
                              f"{_MAX_CONFLICTS} attempts")
 
@@ -82,7 +82,7 @@ class ApplicationCrBackend:
                                "registration Job (pulumi up)", status=404) from exc
             raise
 
-    def _apply(self, current: dict[str, Any], plan: _Plan) -> None:
+    def _apply(self, current: dict[str, Any], plan: Plan) -> None:
         body = {
             "apiVersion": API_VERSION,
             "kind": "Application",
@@ -102,7 +102,7 @@ class ApplicationCrBackend:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """The merged list, our annotations, what happens to each service, and whether a write is needed."""
 
     services: list[dict[str, Any]]
@@ -111,7 +111,8 @@ class _Plan:
     write: bool
 
 
-def _plan(current: dict[str, Any], bundle: SpecBundle) -> _Plan:
+def plan(current: dict[str, Any], bundle: SpecBundle) -> Plan:
+    """Merge the manifest's services into the live Application (a GET result); pure, so it is tested on its own."""
     live: list[dict[str, Any]] = list((current.get("spec") or {}).get("services") or [])
     live_annotations: dict[str, str] = dict((current.get("metadata") or {}).get("annotations") or {})
     previously_owned = {i for i in live_annotations.get(OWNED_ANNOTATION, "").split(",") if i}
@@ -139,4 +140,4 @@ def _plan(current: dict[str, Any], bundle: SpecBundle) -> _Plan:
 
     ours_in_place = all(live_annotations.get(key) == value for key, value in annotations.items())
     write = merged != live or not ours_in_place
-    return _Plan(merged, annotations, outcomes, write)
+    return Plan(merged, annotations, outcomes, write)
