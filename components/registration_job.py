@@ -123,14 +123,17 @@ def config_map_data(args: RegistrationJobArgs, config_map_name: str) -> dict[str
 
 
 def inputs_hash(args: RegistrationJobArgs) -> str:
-    """Short, stable digest of everything a registration run depends on; unchanged inputs give the same digest."""
+    """Short, stable digest of everything a registration run depends on; unchanged inputs give the same digest.
+
+    Every field of the args counts (a new field is covered without touching this function), so any change that
+    alters the Job also renames it: Kubernetes refuses most Job spec updates, a new Job is the only way.
+    """
     document: dict[str, Any] = {
-        "manifest": args.manifest.to_dict(),
-        "specs": dict(sorted(args.specs.items())),
-        "image": args.image,
-        "backend": args.backend,
-        "registryUrl": args.registry_url,
+        field.name: getattr(args, field.name) for field in dataclasses.fields(args)
+        if field.name not in ("manifest", "specs")
     }
+    document["manifest"] = args.manifest.to_dict()
+    document["specs"] = dict(sorted(args.specs.items()))
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:HASH_LENGTH]
 
@@ -215,8 +218,10 @@ class RegistrationJob(pulumi.ComponentResource):
             f"{name}-job",
             metadata=metadata(name=job_name(name, args), namespace=args.namespace, labels=labels),
             spec=self._job_spec(args, labels, account, self.config_map_name),
-            # The pod needs its permissions before it starts, or the first attempt fails with 403.
-            opts=child.merge(pulumi.ResourceOptions(depends_on=job_deps)),
+            # The pod needs its permissions before it starts, or the first attempt fails with 403. Delete before
+            # replace: a Job whose pod template changes with the program (same inputs, same name) cannot be created
+            # beside the old one; the old Job has finished, nothing is lost by removing it first.
+            opts=child.merge(pulumi.ResourceOptions(depends_on=job_deps, delete_before_replace=True)),
         )
         self.job_name = job.metadata.apply(lambda m: str(m["name"]))
         self.register_outputs({"job_name": self.job_name, "config_map_name": self.config_map_name})

@@ -111,6 +111,7 @@ def test_rbac_is_limited_to_the_one_application(mock_stack: MockStackFactory) ->
                                            "namespace": "connectors"}]
     # The pod must not start before it has its permissions.
     assert stack.one(JOB).depends_on(binding)
+    assert stack.one(JOB).delete_before_replace
 
 
 def test_legacy_backend_gets_no_kubernetes_credentials(mock_stack: MockStackFactory) -> None:
@@ -200,6 +201,7 @@ def _names(stack: MockStack) -> dict[str, str | None]:
     {"specs": {"openapi.yaml": "openapi: 3.1.0\n", "asyncapi.yaml": "asyncapi: 2.6.0\n"}},
     {"image": "registrar:1.1"},
     {"backend": "application-registry", "registry_url": "http://registry:8081"},
+    {"backoff_limit": 1},
 ])
 def test_a_changed_input_renames_the_job_and_nothing_else(mock_stack: MockStackFactory,
                                                           change: dict[str, Any]) -> None:
