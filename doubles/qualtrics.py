@@ -16,8 +16,10 @@ Admin API: ``GET /_admin/subscriptions`` (with shared keys), ``POST /_admin/subs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
+import signal
 import sys
 import threading
 import uuid
@@ -288,12 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", action="append", default=[])
     args = parser.parse_args(argv)
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with QualtricsDouble(args.port, tokens=tuple(args.token)) as double:
         print(double.url, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            return 0
     return 0
 
 

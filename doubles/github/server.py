@@ -96,7 +96,12 @@ class Handler(BaseHTTPRequestHandler):
             return error(401, "Bad credentials"), {}
         limits = world.spend(token)
         fault = world.take_fault(method, path)
-        match = self.server.contract.route(method, path)
+        try:
+            match = self.server.contract.route(method, path)
+        except ContractViolation as exc:  # e.g. a non-integer hook id: GitHub answers 404, we also record it
+            with world.lock:
+                world.violations.append(f"request: {exc}")
+            return not_found(), limits
         if match is None:
             return not_found(), limits
         if fault is not None:
