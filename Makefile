@@ -31,12 +31,22 @@ check: lint test
 
 # --- issue 2b: policy pack ---
 .PHONY: policy-preview
-policy-preview: venv  ## pulumi preview with the mandatory policy pack (the offline toolchain and a selected stack)
-	source scripts/env.sh && pulumi preview --policy-pack policy
+policy-preview: venv  ## pulumi preview with the mandatory policy pack (needs an installed Pulumi with its Python language host)
+	pulumi preview --policy-pack policy
 
 # === issue 3: event gateway ===
 
 # === issue 4: webhook provider, connectorctl ===
+GITHUB_DOUBLE_PORT ?= 8181
+GITHUB_DOUBLE_TOKEN ?= ghp_dev_double
+.PHONY: test-webhooks github-double qualtrics-double
+test-webhooks: venv  ## the webhook provider, its doubles and connectorctl only
+	$(VENV)/bin/pytest -q tests/webhooks tests/components/test_webhook_registration.py tests/connectorctl \
+		tests/doubles/test_github.py tests/doubles/test_qualtrics.py
+github-double: venv  ## the loopback GitHub double (prints its URL; admin API under /_admin)
+	$(PY) -m doubles.github --port $(GITHUB_DOUBLE_PORT) --token $(GITHUB_DOUBLE_TOKEN)
+qualtrics-double: venv  ## the loopback Qualtrics double (prints its /API/v3 base URL)
+	$(PY) -m doubles.qualtrics --port $$(( $(GITHUB_DOUBLE_PORT) + 1 )) --token $(GITHUB_DOUBLE_TOKEN)
 
 # === issue 5: registrar ===
 
