@@ -71,6 +71,14 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+def belongs_to(resource: dict[str, Any], name: str, connector: str) -> bool:
+    """The parent Connector's name decides when the export names a parent; else the ``<connector>-hook`` prefix."""
+    parent = str(resource.get("parent") or "")
+    if "Connector::" in parent:
+        return parent.rsplit("::", 1)[-1] == connector
+    return name == f"{connector}-hook" or name.startswith(f"{connector}-hook-")
+
+
 def registrations(document: dict[str, Any], connector: str) -> list[Registration]:
     """The connector's WebhookRegistrations: logical name ``<connector>-hook`` or ``<connector>-hook-<target>``."""
     resources = document["deployment"].get("resources") or []
@@ -79,7 +87,7 @@ def registrations(document: dict[str, Any], connector: str) -> list[Registration
         if resource.get("type") != TYPE:
             continue
         name = str(resource.get("urn", "")).rsplit("::", 1)[-1]
-        if name != f"{connector}-hook" and not name.startswith(f"{connector}-hook-"):
+        if not belongs_to(resource, name, connector):
             continue
         outputs = unwrap(resource.get("outputs") or {})
         hook_id = str(outputs.get("hook_id") or resource.get("id") or "")

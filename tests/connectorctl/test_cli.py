@@ -14,7 +14,7 @@ import pytest
 
 from connectorctl.cli import main, parse_since
 from connectorctl.errors import ConnectorctlError
-from connectorctl.stack import SECRET_SIG, TYPE
+from connectorctl.stack import SECRET_SIG, TYPE, registrations
 from doubles.github import GitHubDouble
 from tests.webhooks.helpers import SECRET, TOKEN, Receiver, github_double, receiver
 
@@ -198,6 +198,19 @@ def test_encrypted_export_is_explained(tmp_path: Path, capsys: pytest.CaptureFix
     code, _ = run("backfill", "--stack", "dev", "--connector", "gh", "--since", "2h", "--state", str(state))
     assert code == 2
     assert "--show-secrets" in capsys.readouterr().err
+
+
+def test_parent_connector_decides_over_name_prefixes(tmp_path: Path, github: GitHubDouble, gateway: Receiver) -> None:
+    """Connector "gh" must not pick up the hooks of a connector named "gh-hook" (same name prefix)."""
+    document = export(github, gateway, 1)
+    other = resource("gh-hook-hook-x", document["deployment"]["resources"][1]["outputs"])
+    other["parent"] = "urn:pulumi:dev::kyma-connectors::kyma-connectors:index:Connector::gh-hook"
+    document["deployment"]["resources"][1]["parent"] = (
+        "urn:pulumi:dev::kyma-connectors::kyma-connectors:index:Connector::gh"
+    )
+    document["deployment"]["resources"].append(other)
+    assert [r.name for r in registrations(document, "gh")] == ["gh-hook-octo-hello"]
+    assert [r.name for r in registrations(document, "gh-hook")] == ["gh-hook-hook-x"]
 
 
 def test_parse_since() -> None:
