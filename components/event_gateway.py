@@ -17,6 +17,7 @@ mode requires one replica and the ``Recreate`` strategy.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ WEBHOOK_PATH: Final[str] = "/webhook"
 SPOOL_DIR: Final[str] = "/var/spool/event-gateway"
 CATALOG_DIR: Final[str] = "/etc/event-gateway/catalog"
 CATALOG_KEY: Final[str] = "asyncapi.yaml"
+ISTIO_PROXY_CONFIG: Final[str] = "proxy.istio.io/config"
+"""Per-pod Istio proxy settings (ProxyConfig as JSON)."""
 CATALOG_HASH_ANNOTATION: Final[str] = "connectors.kyma-project.io/catalog-sha256"
 """Pod template annotation carrying the custom catalog's digest: a changed catalog rolls the pods, which read the
 document once at start."""
@@ -354,7 +357,8 @@ def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: d
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 labels={**labels, "sidecar.istio.io/inject": "true"},  # APIRule v2 serves mesh workloads only
                 annotations={"prometheus.io/scrape": "true", "prometheus.io/port": str(args.port),
-                             "prometheus.io/path": "/metrics", **_catalog_annotation(args)},
+                             "prometheus.io/path": "/metrics", **_catalog_annotation(args),
+                             ISTIO_PROXY_CONFIG: _proxy_config(args)},
             ),
             spec=k8s.core.v1.PodSpecArgs(
                 service_account_name=account.metadata.apply(lambda m: m["name"]),
@@ -366,6 +370,13 @@ def _deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: d
             ),
         ),
     )
+
+
+def _proxy_config(args: EventGatewayArgs) -> str:
+    """The sidecar starts before the gateway and outlives its drain: publishing goes through the sidecar, and a
+    delivery not yet forwarded when an emptyDir spool's pod goes away is lost with the pod."""
+    drain = max(1, args.termination_grace_seconds - 5)
+    return json.dumps({"holdApplicationUntilProxyStarts": True, "terminationDrainDuration": f"{drain}s"})
 
 
 def _catalog_annotation(args: EventGatewayArgs) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -150,6 +151,16 @@ def test_pod_is_locked_down(mock_stack: MockStackFactory) -> None:
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert set(container["resources"]["limits"]) == {"cpu", "memory"}
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+
+
+def test_sidecar_outlives_the_gateways_drain(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args(termination_grace_seconds=40))
+    template = stack.one(DEPLOYMENT).inputs["spec"]["template"]
+    proxy = json.loads(template["metadata"]["annotations"]["proxy.istio.io/config"])
+    assert proxy == {"holdApplicationUntilProxyStarts": True, "terminationDrainDuration": "35s"}
+    assert template["spec"]["terminationGracePeriodSeconds"] == 40
+    assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
 
 
 def test_default_spool_is_a_bounded_empty_dir(mock_stack: MockStackFactory) -> None:
