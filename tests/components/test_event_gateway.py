@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from catalog import SPECS_DIR
+from components._event_gateway_pod import quantity_bytes
 from components.event_gateway import (
     RESOURCE_TYPE,
     SPOOL_DIR,
@@ -17,7 +18,6 @@ from components.event_gateway import (
     EventGatewayArgs,
     SecretRef,
     SpoolVolume,
-    quantity_bytes,
 )
 from event_gateway.settings import Settings
 from tests.components.conftest import MockStackFactory
