@@ -26,6 +26,7 @@ import json
 import os
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from functools import cache
@@ -71,6 +72,8 @@ class RegistryDouble:
         self.calls: list[tuple[str, str, int]] = []
         self.rejected: list[str] = []
         self.contract_violations: list[str] = []
+        self.busy_seconds = 0.0
+        """Time spent answering (mostly contract validation), so benchmarks can tell client from double."""
         self._faults: deque[tuple[int, str | None]] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -107,6 +110,14 @@ class RegistryDouble:
 
     def handle(self, method: str, path: str, content_type: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
         """Answer one request: ``(status, JSON-able body or None, extra headers)``; records the call."""
+        started = time.perf_counter()
+        try:
+            return self._handle_recorded(method, path, content_type, body)
+        finally:
+            self.busy_seconds += time.perf_counter() - started
+
+    def _handle_recorded(self, method: str, path: str, content_type: str,
+                         body: bytes) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
             if self._faults:
                 status, retry_after = self._faults.popleft()
@@ -185,6 +196,7 @@ class RegistryDouble:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -23,6 +23,9 @@ from registrar.errors import SpecError
 from registrar.validation import asyncapi_problems, odata_problems, openapi_problems
 from registration import FILE_NAME, Manifest, ManifestError, parse_manifest
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader parses large catalogs ~10x faster; the pure-Python SafeLoader is the fallback."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class SpecBundle:
@@ -104,7 +107,7 @@ def _read_text(path: Path, name: str) -> str:
 def _read_yaml(path: Path, name: str) -> Any:
     text = _read_text(path, name)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader: libyaml's CSafeLoader when built
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -5,8 +5,9 @@ credentials masked (``********``) in details, so comparing live state with the d
 password. The registrar stores this fingerprint in a label of every service it registers; one GET of the list then
 decides created / updated / unchanged for all of them, and a rerun makes zero writes.
 
-Credential values enter the fingerprint only through scrypt (salted with the service identifier, memory-hard), so the
-label reveals no secret and does not make guessing one cheap, yet a rotated password still changes the fingerprint.
+Credential values enter the fingerprint only through scrypt (salted with the application and Secret name,
+memory-hard), so the label reveals no secret and does not make guessing one cheap, yet a rotated password still
+changes the fingerprint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Final
 
 _SCRYPT: Final[dict[str, int]] = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -25,9 +27,20 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fingerprint(public: Mapping[str, Any], secrets: Sequence[str], *, salt: str) -> str:
-    """Hex digest over the public body and (through scrypt) the secret values."""
-    digest = hashlib.sha256(canonical(public))
-    if secrets:
-        digest.update(hashlib.scrypt(canonical(list(secrets)), salt=salt.encode(), **_SCRYPT))
-    return digest.hexdigest()[:LENGTH]
+def digest(document: Any) -> str:
+    """SHA-256 of a document's canonical JSON (large specs are hashed once and stand in by this value)."""
+    return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def sealed(values: tuple[str, ...], *, salt: str) -> bytes:
+    """scrypt of one Secret's values (memory-hard: ~50 ms); cached, so services sharing a Secret pay once."""
+    return hashlib.scrypt(canonical(list(values)), salt=salt.encode(), **_SCRYPT)
+
+
+def fingerprint(public: Mapping[str, Any], secrets: Sequence[bytes]) -> str:
+    """Hex digest over the public body and the :func:`sealed` secret values."""
+    combined = hashlib.sha256(canonical(public))
+    for value in secrets:
+        combined.update(value)
+    return combined.hexdigest()[:LENGTH]

@@ -21,13 +21,14 @@ itself), ``events.spec`` = the AsyncAPI document, credentials inline from the mo
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any, Final
 from urllib.parse import quote
 
 from registrar.bundle import SpecBundle
 from registrar.credentials import MountedSecrets
 from registrar.errors import SpecError
-from registrar.fingerprint import fingerprint
+from registrar.fingerprint import digest, fingerprint, sealed
 from registrar.report import Action, ServiceOutcome
 from registrar.transport import HttpClient
 from registration import Credentials, ServiceDefinition
@@ -46,6 +47,8 @@ class RegistryBackend:
         self._secrets = secrets
         self._path = f"/{quote(application, safe='')}/v1/metadata/services"
         self._application = application
+        self._digests: dict[int, str] = {}
+        self._digests_for: SpecBundle | None = None
 
     def register(self, bundle: SpecBundle) -> list[ServiceOutcome]:
         """List once, then create, update and delete only what differs."""
@@ -84,7 +87,7 @@ class RegistryBackend:
             "description": service.description,
             "identifier": service.name,
         }
-        secrets: list[str] = []
+        secrets: list[bytes] = []
         if service.api:
             api: dict[str, Any] = {"targetUrl": service.api.target_url}
             if service.api.api_type == "OData":
@@ -97,26 +100,37 @@ class RegistryBackend:
                 params = self._request_parameters(service.api.request_parameters_secret_name)
                 if params:
                     api["requestParameters"] = params
-                    secrets.append(repr(sorted(params.items())))
+                    secrets.append(self._seal(service.api.request_parameters_secret_name,
+                                              json.dumps(params, sort_keys=True)))
             body["api"] = api
         if service.events:
             body["events"] = {"spec": bundle.documents[service.events.spec]}
-        public = _masked(body)
+        public = _masked(body, self._document_digests(bundle))
         body["labels"] = {MANAGED_BY_LABEL: MANAGED_BY,
-                          FINGERPRINT_LABEL: fingerprint(public, secrets, salt=f"{self._application}/{service.name}")}
+                          FINGERPRINT_LABEL: fingerprint(public, secrets)}
         return body
 
-    def _credentials(self, service: ServiceDefinition, creds: Credentials, secrets: list[str]) -> dict[str, Any]:
+    def _document_digests(self, bundle: SpecBundle) -> dict[int, str]:
+        """id(document) -> digest, computed once per file: 100 services sharing one catalog hash it once."""
+        if self._digests_for is not bundle:
+            self._digests = {id(doc): digest(doc) for doc in bundle.documents.values()}
+            self._digests_for = bundle
+        return self._digests
+
+    def _seal(self, secret_name: str, *values: str) -> bytes:
+        return sealed(values, salt=f"{self._application}/{secret_name}")
+
+    def _credentials(self, service: ServiceDefinition, creds: Credentials, secrets: list[bytes]) -> dict[str, Any]:
         csrf = {"csrfInfo": {"tokenEndpointURL": creds.csrf_token_url}} if creds.csrf_token_url else {}
         if creds.type == "Basic":
             username = self._secrets.value(creds.secret_name, "username")
             password = self._secrets.value(creds.secret_name, "password")
-            secrets.extend([username, password])
+            secrets.append(self._seal(creds.secret_name, username, password))
             return {"basic": {"username": username, "password": password, **csrf}}
         if creds.type == "OAuth":
             client_id = self._secrets.value(creds.secret_name, "clientId")
             client_secret = self._secrets.value(creds.secret_name, "clientSecret")
-            secrets.extend([client_id, client_secret])
+            secrets.append(self._seal(creds.secret_name, client_id, client_secret))
             return {"oauth": {"url": creds.authentication_url, "clientId": client_id,
                               "clientSecret": client_secret, **csrf}}
         if creds.type == "CertificateGen":
@@ -129,9 +143,13 @@ class RegistryBackend:
         return {key: value for key, value in found.items() if value is not None}
 
 
-def _masked(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with every credential value and request parameter replaced by :data:`MASK`."""
-    public = copy.deepcopy(body)
+def _masked(body: dict[str, Any], digests: dict[int, str]) -> dict[str, Any]:
+    """The body with documents replaced by their digests and every credential value and request parameter masked."""
+    public = dict(body)
+    for part in ("api", "events"):
+        if part in body and "spec" in body[part]:
+            public[part] = {**body[part], "spec": digests[id(body[part]["spec"])]}
+    public = copy.deepcopy(public)
     api = public.get("api") or {}
     for kind in ("basic", "oauth"):
         fields = (api.get("credentials") or {}).get(kind)
