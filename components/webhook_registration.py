@@ -67,6 +67,10 @@ class WebhookRegistrationArgs:
 class WebhookRegistrationProvider(ResourceProvider):
     """CRUD of one webhook; every method builds its clients afresh from the properties it is given."""
 
+    serialize_as_secret_always = False
+    """Nothing is captured (the class pickles by reference, see the module docstring), so ``__provider`` need not be a
+    secret; keeping it plain avoids the cost of secret provider blobs (pulumi/pulumi#15538, #15539)."""
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = dict(news)
         if inputs.get("active") is None:

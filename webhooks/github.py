@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import requests
@@ -43,7 +43,7 @@ class GitHubHooks:
 
     transport: Transport
     target: str
-    secrets: tuple[str | None, ...] = ()
+    secrets: tuple[str | None, ...] = field(default=(), repr=False)
 
     @classmethod
     def for_spec(cls, spec: HookSpec, *, policy: RetryPolicy | None = None, clock: Clock | None = None) -> GitHubHooks:

@@ -9,7 +9,7 @@ brand administrator, which is what a 403 almost always means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import requests
@@ -33,7 +33,7 @@ class QualtricsSubscriptions:
     """The brand's event subscriptions under one data-centre API base (``https://DC.qualtrics.com/API/v3``)."""
 
     transport: Transport
-    secrets: tuple[str | None, ...] = ()
+    secrets: tuple[str | None, ...] = field(default=(), repr=False)
 
     @classmethod
     def for_spec(

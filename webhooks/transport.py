@@ -68,7 +68,8 @@ class Transport:
     """Sends requests to one API base; never follows a URL to another origin (the token must not leak)."""
 
     base_url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)
+    """Carries the credential (``Authorization`` / ``X-API-TOKEN``): kept out of ``repr``."""
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
     session: requests.Session = field(default_factory=requests.Session)

@@ -121,3 +121,10 @@ def test_token_is_sent_as_bearer_only_to_the_api(github: GitHubDouble) -> None:
     client(github.url).create(github_spec(github.url, "https://gw.example/webhook"))
     assert {r["path"].split("/")[1] for r in github.world.requests} == {"repos"}
     assert TOKEN in github.world.tokens
+
+
+def test_clients_keep_credentials_out_of_repr(github: GitHubDouble) -> None:
+    """A client in a traceback or log line must not show the token or the webhook secret."""
+    text = repr(client(github.url))
+    assert TOKEN not in text
+    assert "It's a Secret" not in text

@@ -49,7 +49,12 @@ def host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
 
 
 def struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    # A private loop, as the host itself does: asyncio.run() would unset the thread's loop for later (mock) tests.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def plain(message: struct_pb2.Struct) -> dict[str, Any]:
