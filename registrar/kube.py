@@ -111,7 +111,7 @@ class KubeSession(requests.Session):
 
     def __init__(self, connection: KubeConnection) -> None:
         super().__init__()
-        self._tmp = Path(tempfile.mkdtemp(prefix="registrar-kube-"))
+        self._tmp: Path | None = None  # created only for inline (``-data``) material
         if connection.token:
             self.headers["Authorization"] = f"Bearer {connection.token}"
         if connection.insecure:
@@ -135,6 +135,8 @@ class KubeSession(requests.Session):
     def _file(self, material: bytes | Path, name: str) -> Path:
         if isinstance(material, Path):
             return material
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="registrar-kube-"))
         path = self._tmp / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -143,4 +145,5 @@ class KubeSession(requests.Session):
 
     def close(self) -> None:
         super().close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
