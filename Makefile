@@ -49,6 +49,13 @@ qualtrics-double: venv  ## the loopback Qualtrics double (prints its /API/v3 bas
 	$(PY) -m doubles.qualtrics --port $$(( $(GITHUB_DOUBLE_PORT) + 1 )) --token $(GITHUB_DOUBLE_TOKEN)
 
 # === issue 5: registrar ===
+.PHONY: test-registrar bench-registrar registrar-image
+test-registrar: venv  ## the registrar: legacy backend vs. the registry double, application-cr vs. the local kube-apiserver
+	$(VENV)/bin/pytest -q tests/registrar tests/doubles/test_registry.py
+bench-registrar: venv toolchain  ## 100 services, first run vs. rerun, both backends (figures: docs/registrar.md)
+	source scripts/env.sh && $(PY) bench/bench_registrar.py
+registrar-image:  ## the registration job image (needs a container engine; build context is the repo root)
+	docker build -f registrar/Dockerfile -t kyma-connectors-registrar .
 
 # === issue 6: toolchain, control plane, e2e, demo ===
 # Real engine end to end (docs/toolchain.md). The toolchain builds once into ~/.cache/kyma-connectors (KC_CACHE).
