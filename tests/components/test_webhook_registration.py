@@ -26,7 +26,7 @@ from components.webhook_registration import (
 from doubles.github import GitHubDouble
 from tests.support.paths import REPO
 from tests.support.pulumi_mocks import MockStack
-from tests.webhooks.helpers import SECRET, TOKEN, Receiver, admin, github_double, receiver
+from tests.webhooks.helpers import SECRET, TOKEN, Receiver, admin, github_double, provider_inputs, receiver
 from webhooks.spec import UNKNOWN
 
 pytestmark = pytest.mark.timeout(60)
@@ -46,23 +46,7 @@ def gateway() -> Iterator[Receiver]:
 
 
 def inputs(github: GitHubDouble, gateway: Receiver, **changes: Any) -> dict[str, Any]:
-    """Resource inputs as the engine hands them to the provider (secrets unwrapped, ``__provider`` present)."""
-    props = {
-        "solution": "github",
-        "api_url": github.url,
-        "target": "octo/hello",
-        "url": gateway.url,
-        "events": ["push", "issues"],
-        "active": True,
-        "secret": SECRET,
-        "token": TOKEN,
-        "app_id": None,
-        "installation_id": None,
-        "private_key": None,
-        "provider_version": PROVIDER_VERSION,
-        "__provider": "serialized",
-    }
-    return props | changes
+    return provider_inputs(github.url, gateway.url, **changes)
 
 
 def test_check_reports_every_failure_by_field() -> None:

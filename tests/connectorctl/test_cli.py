@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,9 @@ from connectorctl.cli import main, parse_since
 from connectorctl.errors import ConnectorctlError
 from connectorctl.stack import SECRET_SIG, TYPE, registrations
 from doubles.github import GitHubDouble
-from tests.webhooks.helpers import SECRET, TOKEN, Receiver, github_double, receiver
+from tests.webhooks.helpers import SECRET, TOKEN, Receiver
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubDouble]:
-    with github_double() as double:
-        yield double
-
-
-@pytest.fixture
-def gateway() -> Iterator[Receiver]:
-    with receiver() as r:
-        yield r
 
 
 def secret(value: str) -> dict[str, str]:

@@ -135,6 +135,27 @@ def qualtrics_spec(api_url: str, url: str, **overrides: Any) -> HookSpec:
     return HookSpec(**(fields | overrides))
 
 
+def provider_inputs(api_url: str, payload_url: str, **changes: Any) -> dict[str, Any]:
+    """WebhookRegistration inputs as the engine hands them to the provider (secrets unwrapped, ``__provider`` set)."""
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from components.webhook_registration import PROVIDER_VERSION, WebhookRegistrationProvider
+
+    props: dict[str, Any] = {
+        "solution": "github",
+        "api_url": api_url,
+        "target": "octo/hello",
+        "url": payload_url,
+        "events": ["push", "issues"],
+        "active": True,
+        "secret": SECRET,
+        "token": TOKEN,
+        "provider_version": PROVIDER_VERSION,
+        "__provider": serialize_provider(WebhookRegistrationProvider()),
+    }
+    return props | changes
+
+
 def admin(double_url: str, method: str, path: str, body: Any = None) -> Any:
     """Call a double's admin API (as a person in GitHub's UI would act)."""
     answer = requests.request(method, f"{double_url}/_admin/{path}", json=body, timeout=5)

@@ -17,14 +17,12 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from components.webhook_registration import PROVIDER_VERSION, WebhookRegistrationProvider
 from doubles.github import GitHubDouble
 from tests.support.paths import REPO
-from tests.webhooks.helpers import SECRET, TOKEN, Receiver, admin
+from tests.webhooks.helpers import SECRET, Receiver, admin, provider_inputs
 
 pytestmark = pytest.mark.timeout(60)
 URN = "urn:pulumi:dev::kyma-connectors::pulumi-python:dynamic/kyma-connectors:WebhookRegistration::gh-hook"
@@ -62,19 +60,7 @@ def plain(message: struct_pb2.Struct) -> dict[str, Any]:
 
 
 def news(github: GitHubDouble, gateway: Receiver, **changes: Any) -> dict[str, Any]:
-    props = {
-        "solution": "github",
-        "api_url": github.url,
-        "target": "octo/hello",
-        "url": gateway.url,
-        "events": ["push", "issues"],
-        "active": True,
-        "secret": SECRET,
-        "token": TOKEN,
-        "provider_version": PROVIDER_VERSION,
-        "__provider": serialize_provider(WebhookRegistrationProvider()),
-    }
-    return props | changes
+    return provider_inputs(github.url, gateway.url, **changes)
 
 
 def test_full_lifecycle_through_the_dynamic_provider_host(
