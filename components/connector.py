@@ -93,6 +93,12 @@ class ConnectorArgs:
 
 
 @cache
+def _catalog(solution: str) -> Catalog:
+    """The solution's catalog, parsed once per process (the YAML parse dominates a run otherwise)."""
+    return load_catalog(solution)
+
+
+@cache
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
@@ -113,7 +119,7 @@ def openapi_documents(solution: str) -> list[Path]:
 
 def selected_catalog(connector: ConnectorSettings) -> Catalog:
     """The solution's catalog narrowed to the connector's ``events`` (all events when unset)."""
-    catalog = load_catalog(connector.solution)
+    catalog = _catalog(connector.solution)
     return catalog.select(list(connector.events)) if connector.events is not None else catalog
 
 
@@ -129,7 +135,7 @@ def build_manifest(args: ConnectorArgs) -> tuple[registration.Manifest, dict[str
             services.append(_api_service(args, path))
             if path is not None:
                 specs[path.name] = _read(path)
-    catalog = load_catalog(solution)
+    catalog = _catalog(solution)
     specs[ASYNCAPI_FILE] = _read(catalog.path)
     services.append(registration.ServiceDefinition(
         id=registration.service_id(app, f"{solution}-events"),

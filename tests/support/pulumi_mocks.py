@@ -33,6 +33,7 @@ import json
 import runpy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -52,7 +53,7 @@ T = TypeVar("T")
 OutputsFn = Callable[[_mocks.MockResourceArgs], Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Registration:
     """One ``RegisterResource`` call as the engine would have received it (after transforms)."""
 
@@ -62,10 +63,8 @@ class Registration:
     parent: str
     """The parent's URN; the stack's URN for top-level resources."""
     custom: bool
-    inputs: dict[str, Any]
-    """Input properties with secrets unwrapped (plain values): compare them freely, never print them in product code."""
-    secret_paths: frozenset[str]
-    """Dotted paths of input values that were secret Outputs (``stringData``, ``spec.template``...)."""
+    raw_inputs: dict[str, Any] = field(repr=False)
+    """Input properties as deserialized (secrets still wrapped); see :attr:`inputs`."""
     dependencies: frozenset[str]
     """URNs from ``depends_on`` and from Outputs used as inputs."""
     property_dependencies: Mapping[str, frozenset[str]]
@@ -75,7 +74,30 @@ class Registration:
     replace_on_changes: tuple[str, ...]
     provider: str
     id: str = ""
-    outputs: Mapping[str, Any] = field(default_factory=dict)
+    raw_outputs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    # Unwrapping is done on first use, not per registration: a run registers hundreds of resources and most tests
+    # look at a few (bench/bench_program.py measures programs through this monitor).
+    @cached_property
+    def _unwrapped(self) -> tuple[dict[str, Any], frozenset[str]]:
+        secrets: set[str] = set()
+        return _plain(self.raw_inputs, "", secrets), frozenset(secrets)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Input properties with secrets unwrapped (plain values): compare them freely, never print them."""
+        return self._unwrapped[0]
+
+    @property
+    def secret_paths(self) -> frozenset[str]:
+        """Dotted paths of input values that were secret Outputs (``stringData``, ``spec.template``...)."""
+        return self._unwrapped[1]
+
+    @cached_property
+    def outputs(self) -> dict[str, Any]:
+        """Output properties the mock answered with, secrets unwrapped."""
+        plain: dict[str, Any] = _plain(dict(self.raw_outputs), "", set())
+        return plain
 
     @property
     def parent_type(self) -> str:
@@ -200,16 +222,14 @@ class RecordingMonitor(_mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state:
                 state[key] = rpc.wrap_rpc_secret(state[key])
-        secrets: set[str] = set()
-        plain = _plain(inputs, "", secrets)
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
-            inputs=plain, secret_paths=frozenset(secrets), dependencies=frozenset(request.dependencies),
+            raw_inputs=inputs, dependencies=frozenset(request.dependencies),
             property_dependencies={k: frozenset(v.urns) for k, v in request.propertyDependencies.items()},
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             delete_before_replace=bool(request.deleteBeforeReplace), ignore_changes=tuple(request.ignoreChanges),
             replace_on_changes=tuple(request.replaceOnChanges), provider=request.provider, id=id_ or "",
-            outputs=_plain(state, "", set()),
+            raw_outputs=state,
         ))
         obj_proto = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
