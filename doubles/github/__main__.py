@@ -20,9 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doubles.github", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = pick a free one)")
     parser.add_argument("--token", action="append", default=[], help="accept this token with full hook scopes")
+    parser.add_argument("--rate-limit", type=int, default=5000, help="requests per hour per token (GitHub: 5000)")
     parser.add_argument("--spec", type=Path, default=None, help="rest-hooks-openapi.json (default: ../shared)")
     args = parser.parse_args(argv)
-    double = GitHubDouble(args.port, contract=Contract.load(args.spec), tokens=tuple(args.token))
+    double = GitHubDouble(
+        args.port, contract=Contract.load(args.spec), tokens=tuple(args.token), rate_limit=args.rate_limit
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     double.start()

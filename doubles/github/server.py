@@ -95,6 +95,8 @@ class Handler(BaseHTTPRequestHandler):
         if scopes is None:
             return error(401, "Bad credentials"), {}
         limits = world.spend(token)
+        if world.used[token] > world.rate_limit:  # primary limit spent: 403 until the window resets
+            return error(403, f"API rate limit exceeded for token ...{token[-4:]}."), limits
         fault = world.take_fault(method, path)
         try:
             match = self.server.contract.route(method, path)
@@ -227,8 +229,10 @@ class DoubleServer(ThreadingHTTPServer):
 class GitHubDouble:
     """A running double: ``with GitHubDouble() as gh: gh.url ...``; ``gh.world`` is its state."""
 
-    def __init__(self, port: int = 0, *, contract: Contract | None = None, tokens: tuple[str, ...] = ()) -> None:
-        self.world = World()
+    def __init__(
+        self, port: int = 0, *, contract: Contract | None = None, tokens: tuple[str, ...] = (), rate_limit: int = 5000
+    ) -> None:
+        self.world = World(rate_limit=rate_limit)
         for token in tokens:
             self.world.add_token(token)
         self.server = DoubleServer(port, self.world, contract or Contract.load())

@@ -62,6 +62,16 @@ def test_every_answer_carries_rate_limit_headers_that_count_down(gh: GitHubDoubl
     assert second.headers["x-ratelimit-used"] == "2"
 
 
+def test_spent_budget_answers_403_until_reset() -> None:
+    """The hourly budget is enforced: request limit+1 gets GitHub's rate-limit 403 with remaining 0."""
+    with GitHubDouble(tokens=(TOKEN,), rate_limit=2) as small:
+        assert [call(small, "GET", "/repos/o/r/hooks").status_code for _ in range(3)] == [200, 200, 403]
+        last = call(small, "GET", "/repos/o/r/hooks")
+        assert last.headers["x-ratelimit-remaining"] == "0"
+        assert "rate limit exceeded" in last.json()["message"]
+        assert small.world.violations == []
+
+
 def test_create_answers_201_with_location_and_masked_secret(gh: GitHubDouble) -> None:
     answer = call(gh, "POST", "/repos/o/r/hooks", {"config": {"url": "https://gw.example/w", "secret": "shh"}})
     hook = answer.json()

@@ -111,3 +111,13 @@ def test_links_to_another_origin_are_refused(clock: FakeClock) -> None:
     """A pagination link pointing elsewhere would carry our token there: refuse it."""
     with pytest.raises(WebhookError, match="another origin"):
         transport("https://api.github.com", clock).url_for("https://evil.example/repos/o/r/hooks?page=2")
+
+
+def test_spent_hourly_budget_fails_fast_with_the_reset(clock: FakeClock) -> None:
+    """The double's real budget runs out (limit 1): the client sees remaining 0 and an hour to reset, and stops."""
+    with GitHubDouble(tokens=(TOKEN,), rate_limit=1) as small:
+        client = transport(small.url, clock)
+        assert client.request("GET", "/repos/octo/hello/hooks").status_code == 200
+        with pytest.raises(RateLimitedError, match="rate limited"):
+            client.request("GET", "/repos/octo/hello/hooks")
+    assert clock.slept == []
