@@ -28,6 +28,12 @@ lint: venv
 check: lint test
 
 # === issue 2: Pulumi program, policy pack, benchmarks ===
+.PHONY: test-program bench-program
+test-program: venv  ## the program's fast tests: config, components, __main__ (Pulumi mocks)
+	$(VENV)/bin/pytest -q tests/config tests/components tests/test_main.py
+
+bench-program: venv  ## program evaluation under mocks for 1, 10 and 50 connectors (figures in the README)
+	$(PY) bench/bench_program.py
 
 # --- issue 2b: policy pack ---
 .PHONY: policy-preview
