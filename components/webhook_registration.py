@@ -100,7 +100,7 @@ class WebhookRegistrationProvider(ResourceProvider):
         return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        rotate = any(olds.get(k) != news.get(k) for k in ("secret", "url", "token"))
+        rotate = any(olds.get(k) != news.get(k) for k in ("secret", "url"))  # Qualtrics: new shared key or URL
         observed = registration.update(str(olds.get("hook_id") or id_), spec.parse(news), rotate=rotate)
         return UpdateResult({**news, **observed})
 
@@ -129,7 +129,7 @@ class WebhookRegistration(pulumi.dynamic.Resource, module=MODULE, name="WebhookR
     hook_id: pulumi.Output[str]
     """GitHub hook id; Qualtrics: comma-separated subscription ids, one per topic."""
     ping_status: pulumi.Output[str]
-    """``ok``, ``failed``, ``pending``, ``error`` (GitHub ping after create/update) or ``unsupported`` (Qualtrics)."""
+    """``ok``/``failed``/``pending``/``error`` (GitHub ping after create/update), ``inactive``, ``unsupported``."""
     last_response: pulumi.Output[dict[str, Any]]
     """``{code, status, message}`` of the latest delivery, as GitHub reports it."""
 

@@ -69,7 +69,7 @@ def read(hook_id: str, spec: HookSpec, ctx: Context | None = None) -> Observed |
 
 
 def update(hook_id: str, spec: HookSpec, ctx: Context | None = None, *, rotate: bool = False) -> Observed:
-    """Bring the webhook to ``spec``. ``rotate`` (Qualtrics): secret, URL or token changed, so recreate everything."""
+    """Bring the webhook to ``spec``. ``rotate`` (Qualtrics): secret or URL changed, so recreate everything."""
     ctx = ctx or Context()
     if spec.solution == "qualtrics":
         return _qualtrics_replace(spec, _qualtrics(spec, ctx), owned=tuple(hook_id.split(",")), reuse=not rotate)
@@ -134,7 +134,9 @@ def _github_fields(hook: dict[str, Any]) -> Observed:
 def _github_observe(client: GitHubHooks, hook: dict[str, Any], ctx: Context, *, ping: bool) -> Observed:
     observed = _github_fields(hook)
     observed.setdefault("last_response", dict(UNUSED))
-    if ping:
+    if ping and not observed["active"]:
+        observed["ping_status"] = "inactive"  # GitHub delivers nothing for an inactive hook, pings included
+    elif ping:
         status, last_response = _ping(client, observed["hook_id"], ctx)
         observed["ping_status"] = status
         observed["last_response"] = last_response

@@ -125,6 +125,7 @@ def test_update_resends_secret_and_changes_fields(github: GitHubDouble, gateway:
     hook = admin(github.url, "GET", "hooks")[0]
     assert (hook["config"]["secret"], hook["events"], hook["active"]) == ("new-secret-value", ["release"], False)
     assert observed["active"] is False
+    assert observed["ping_status"] == "inactive"  # no ping for a paused hook: GitHub would not deliver it
 
 
 def test_delete_removes_the_hook_and_treats_404_as_done(github: GitHubDouble, gateway: Receiver) -> None:
