@@ -74,7 +74,7 @@ class RegistryDouble:
         self.contract_violations: list[str] = []
         self.busy_seconds = 0.0
         """Time spent answering (mostly contract validation), so benchmarks can tell client from double."""
-        self._faults: deque[tuple[int, str | None]] = deque()
+        self._faults: deque[tuple[str | None, int, str | None, str]] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="registry-double", daemon=True)
@@ -93,10 +93,16 @@ class RegistryDouble:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def fail_next(self, status: int, times: int = 1, retry_after: str | None = None) -> None:
-        """Answer the next ``times`` requests with ``status`` (a contract-shaped error body, optional Retry-After)."""
+    def fail_next(self, status: int, times: int = 1, retry_after: str | None = None,
+                  error: str = "injected fault", method: str | None = None) -> None:
+        """Answer the next ``times`` requests (of ``method``, or any) with ``status``: ``{code, error}`` and an
+        optional Retry-After."""
         with self._lock:
-            self._faults.extend([(status, retry_after)] * times)
+            self._faults.extend([(method, status, retry_after, error)] * times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def writes(self) -> list[tuple[str, str, int]]:
         """The non-GET calls so far."""
@@ -119,11 +125,13 @@ class RegistryDouble:
     def _handle_recorded(self, method: str, path: str, content_type: str,
                          body: bytes) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
-            if self._faults:
-                status, retry_after = self._faults.popleft()
+            fault = next((f for f in self._faults if f[0] in (None, method)), None)
+            if fault is not None:
+                self._faults.remove(fault)
+                _, status, retry_after, error = fault
                 self.calls.append((method, path, status))
                 headers = {"Retry-After": retry_after} if retry_after else {}
-                return status, {"code": status, "error": "injected fault"}, headers
+                return status, {"code": status, "error": error}, headers
             status, payload = self._handle_locked(method, path, content_type, body)
             self.calls.append((method, path, status))
             return status, payload, {}

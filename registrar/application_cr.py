@@ -27,6 +27,7 @@ every registered document (docs/registrar.md shows the kubectl one-liner).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
@@ -56,19 +57,22 @@ class ApplicationCrBackend:
         self._application = application
         self._path = f"{COLLECTION}/{quote(application, safe='')}"
 
-    def register(self, bundle: SpecBundle) -> list[ServiceOutcome]:
-        """Bring ``spec.services`` in line with the manifest; at most one write, none when already in line."""
+    def register(self, bundle: SpecBundle, report: Callable[[ServiceOutcome], None]) -> list[ServiceOutcome]:
+        """Bring ``spec.services`` in line with the manifest; at most one write, none when already in line.
+
+        ``report`` hears of each service once the single apply has landed (or when none was needed)."""
         for _ in range(_MAX_CONFLICTS):
             current = self._get()
             step = plan(current, bundle)
-            if not step.write:
-                return step.outcomes
-            try:
-                self._apply(current, step)
-            except ApiError as exc:
-                if exc.status == 409:  # resourceVersion moved under us: read again and re-plan
-                    continue
-                raise
+            if step.write:
+                try:
+                    self._apply(current, step)
+                except ApiError as exc:
+                    if exc.status == 409:  # resourceVersion moved under us: read again and re-plan
+                        continue
+                    raise
+            for outcome in step.outcomes:
+                report(outcome)
             return step.outcomes
         raise TransientError(f"Application {self._application}: changed by another writer on each of "
                              f"{_MAX_CONFLICTS} attempts")

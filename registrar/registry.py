@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote
 
+import requests
+
 from registrar.bundle import SpecBundle
 from registrar.credentials import MountedSecrets
-from registrar.errors import SpecError
+from registrar.errors import ApiError, RegistrarError, SpecError
 from registrar.fingerprint import digest, fingerprint, sealed
 from registrar.report import Action, ServiceOutcome
 from registrar.transport import HttpClient
@@ -47,37 +50,50 @@ class RegistryBackend:
         self._secrets = secrets
         self._path = f"/{quote(application, safe='')}/v1/metadata/services"
         self._application = application
+        self._secret_values: set[str] = set()
         self._digests: dict[int, str] = {}
         self._digests_for: SpecBundle | None = None
 
-    def register(self, bundle: SpecBundle) -> list[ServiceOutcome]:
-        """List once, then create, update and delete only what differs."""
+    def register(self, bundle: SpecBundle, report: Callable[[ServiceOutcome], None]) -> list[ServiceOutcome]:
+        """List once, then create, update and delete only what differs; ``report`` hears of each step as it lands,
+        so a run that fails half-way still logs what it did (the Job's retry continues from the registry's state)."""
         bodies = [(service, self._details(service, bundle)) for service in bundle.manifest.services]
-        listed = self._client.request("GET", self._path).json()
+        listed = self._send("GET", self._path).json()
         if not isinstance(listed, list):
-            raise SpecError([f"registry: GET {self._path} returned {type(listed).__name__}, expected a list"])
+            raise ApiError(f"application-registry: GET {self._path} returned {type(listed).__name__}, expected a list")
         by_identifier = {str(entry.get("identifier")): entry for entry in listed if entry.get("identifier")}
 
         outcomes: list[ServiceOutcome] = []
+
+        def done(action: Action, name: str, sid: Any) -> None:
+            outcomes.append(ServiceOutcome(action=action, name=name, id=str(sid)))
+            report(outcomes[-1])
+
         for service, body in bodies:
             existing = by_identifier.get(service.name)
             if existing is None:
-                created = self._client.request("POST", self._path, json=body).json()
-                outcomes.append(ServiceOutcome(action=Action.CREATED, name=service.name, id=str(created.get("id"))))
+                done(Action.CREATED, service.name, self._send("POST", self._path, body).json().get("id"))
             elif (existing.get("labels") or {}) == body["labels"]:
-                outcomes.append(ServiceOutcome(action=Action.UNCHANGED, name=service.name, id=str(existing["id"])))
+                done(Action.UNCHANGED, service.name, existing["id"])
             else:
-                self._client.request("PUT", f"{self._path}/{quote(str(existing['id']), safe='')}", json=body)
-                outcomes.append(ServiceOutcome(action=Action.UPDATED, name=service.name, id=str(existing["id"])))
+                self._send("PUT", f"{self._path}/{quote(str(existing['id']), safe='')}", body)
+                done(Action.UPDATED, service.name, existing["id"])
 
         wanted = {service.name for service in bundle.manifest.services}
         for entry in listed:
             labels = entry.get("labels") or {}
             if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and entry.get("identifier") not in wanted:
-                self._client.request("DELETE", f"{self._path}/{quote(str(entry['id']), safe='')}")
-                outcomes.append(ServiceOutcome(action=Action.DELETED, name=str(entry.get("identifier")),
-                                               id=str(entry["id"])))
+                self._send("DELETE", f"{self._path}/{quote(str(entry['id']), safe='')}")
+                done(Action.DELETED, str(entry.get("identifier")), entry["id"])
         return outcomes
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
+        """One request; a server that echoes the body in its error must not put credentials into our one line."""
+        try:
+            return self._client.request(method, path, json=body)
+        except RegistrarError as exc:
+            exc.args = (_scrub(str(exc), self._secret_values),)
+            raise
 
     def _details(self, service: ServiceDefinition, bundle: SpecBundle) -> dict[str, Any]:
         """The ServiceDetails body, labelled with ownership and the fingerprint of everything else."""
@@ -100,6 +116,8 @@ class RegistryBackend:
                 params = self._request_parameters(service.api.request_parameters_secret_name)
                 if params:
                     api["requestParameters"] = params
+                    self._secret_values.update(value for values in params.values() for entries in values.values()
+                                               for value in entries if isinstance(value, str) and value)
                     secrets.append(self._seal(service.api.request_parameters_secret_name,
                                               json.dumps(params, sort_keys=True)))
             body["api"] = api
@@ -118,6 +136,7 @@ class RegistryBackend:
         return self._digests
 
     def _seal(self, secret_name: str, *values: str) -> bytes:
+        self._secret_values.update(value for value in values if value)
         return sealed(values, salt=f"{self._application}/{secret_name}")
 
     def _credentials(self, service: ServiceDefinition, creds: Credentials, secrets: list[bytes]) -> dict[str, Any]:
@@ -140,7 +159,18 @@ class RegistryBackend:
 
     def _request_parameters(self, secret: str) -> dict[str, Any]:
         found = {key: self._secrets.optional_json(secret, key) for key in ("headers", "queryParameters")}
+        for key, value in found.items():
+            if value is not None and not all(isinstance(v, list) and all(isinstance(i, str) for i in v)
+                                             for v in value.values()):
+                raise SpecError([f"credentials: key {key!r} of Secret {secret!r} must map names to lists of "
+                                 'strings, e.g. {"X-Api-Key": ["..."]}'])
         return {key: value for key, value in found.items() if value is not None}
+
+
+def _scrub(text: str, secrets: set[str]) -> str:
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
 
 
 def _masked(body: dict[str, Any], digests: dict[int, str]) -> dict[str, Any]:

@@ -44,14 +44,12 @@ def register(settings: Settings, env: Mapping[str, str], log: JsonLog) -> RunSum
     client = _client(settings, env)
     try:
         if settings.backend is Backend.APPLICATION_CR:
-            outcomes = ApplicationCrBackend(client, settings.application).register(bundle)
+            outcomes = ApplicationCrBackend(client, settings.application).register(bundle, log.service)
         else:
             secrets = MountedSecrets(settings.credentials_dir)
-            outcomes = RegistryBackend(client, settings.application, secrets).register(bundle)
+            outcomes = RegistryBackend(client, settings.application, secrets).register(bundle, log.service)
     finally:
         client.close()
-    for outcome in outcomes:
-        log.service(outcome)
     summary = RunSummary(outcomes=tuple(outcomes), requests=client.requests_sent, writes=client.writes_sent)
     log.summary(summary)
     return summary

@@ -30,6 +30,7 @@ from registrar.application_cr import (
 from registrar.bundle import load_bundle
 from registrar.errors import EXIT_PERMANENT
 from registrar.kube import KubeSession, from_kubeconfig
+from registrar.report import ServiceOutcome
 from registrar.transport import HttpClient, RetryPolicy
 from registration import Manifest, build_services
 from tests.registrar.conftest import SpecsDir, api_service, events_service, invoke
@@ -232,12 +233,14 @@ def test_concurrent_write_between_read_and_apply_is_detected_and_replanned(
         return current
 
     backend._get = get_then_someone_writes  # type: ignore[method-assign]
-    outcomes = backend.register(load_bundle(specs_dir.path, application=app_name))
+    reported: list[ServiceOutcome] = []
+    outcomes = backend.register(load_bundle(specs_dir.path, application=app_name), reported.append)
     client.close()
 
     assert raced[0] != before  # the race really wrote
     assert client.requests_sent == 4  # GET, apply answered 409 (stale resourceVersion), GET, apply
     assert [o.action.value for o in outcomes] == ["unchanged"]
+    assert reported == outcomes  # reported once, after the apply that landed
     app = cluster.get(app_name)
     assert app["spec"]["description"] == "raced"
     assert OWNED_ANNOTATION in app["metadata"]["annotations"]

@@ -212,3 +212,48 @@ def test_events_only_service_carries_the_asyncapi_document(specs_dir: SpecsDir, 
     stored = _stored(registry)["github-events"]
     assert "api" not in stored
     assert stored["events"]["spec"]["asyncapi"].startswith("2.")
+
+
+def test_credentials_echoed_in_a_registry_error_are_masked(specs_dir: SpecsDir, registry: RegistryDouble,
+                                                           credentials_dir: Path) -> None:
+    specs_dir.write(api_service("basic-api", credentials=BASIC, params="acme-params"))
+    registry.fail_next(400, error="invalid body: password=s3cr3t-basic-password header=s3cr3t-header-key",
+                       method="POST")
+
+    result = invoke(registry_env(specs_dir, registry, credentials_dir))
+
+    assert result.code == EXIT_PERMANENT
+    assert "s3cr3t" not in result.stderr
+    assert f"password={MASK}" in result.stderr
+    assert f"header={MASK}" in result.stderr
+
+
+def test_a_run_failing_half_way_logs_what_it_did_and_the_retry_finishes(
+        specs_dir: SpecsDir, registry: RegistryDouble) -> None:
+    specs_dir.write(api_service("a-api"))
+    assert invoke(registry_env(specs_dir, registry)).code == 0
+    specs_dir.write(api_service("a-api", description="v2"), api_service("b-api"), api_service("c-api"))
+    registry.fail_next(503, times=1000, method="POST")  # the registry goes down after the PUT of a-api
+
+    failed = invoke(registry_env(specs_dir, registry, REGISTRAR_WAIT_SECONDS="0.3"))
+    registry.clear_faults()
+    retried = invoke(registry_env(specs_dir, registry))
+
+    assert failed.code == EXIT_TRANSIENT
+    assert failed.actions() == {"a-api": "updated"}  # logged although the run failed afterwards
+    assert retried.code == 0
+    assert retried.actions() == {"a-api": "unchanged", "b-api": "created", "c-api": "created"}
+    assert _stored(registry)["a-api"]["description"] == "v2"
+
+
+def test_request_parameters_must_be_lists_of_strings(specs_dir: SpecsDir, registry: RegistryDouble,
+                                                     credentials_dir: Path) -> None:
+    (credentials_dir / "acme-params" / "headers").write_text('{"X-Api-Key": "not-a-list"}')
+    specs_dir.write(api_service("basic-api", params="acme-params"))
+
+    result = invoke(registry_env(specs_dir, registry, credentials_dir))
+
+    assert result.code == EXIT_PERMANENT
+    assert "key 'headers' of Secret 'acme-params' must map names to lists of strings" in result.stderr
+    assert "not-a-list" not in result.stderr
+    assert registry.calls == []
