@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from doubles.github import GitHubDouble
 from doubles.github.state import Fault, Hook
@@ -88,3 +90,31 @@ def test_failed_redelivery_is_reported_and_the_rest_continue(github: GitHubDoubl
     assert len(outcome.failed) == 1
     assert "delivery too old" in outcome.failed[0][1]
     assert len(outcome.redelivered) == 119
+
+
+attempts = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([200, 302, 404, 500, 502])), max_size=30
+)
+
+
+@given(attempts)
+def test_plan_picks_exactly_the_guids_without_any_success(history: list[tuple[str, int]]) -> None:
+    """For any delivery history: missed = GUIDs none of whose attempts succeeded, once each, newest attempt kept."""
+    now = datetime.now(UTC)
+    items = [
+        {
+            "id": i,
+            "guid": guid,
+            "status_code": code,
+            "event": "push",
+            "action": None,
+            "delivered_at": (now - timedelta(seconds=len(history) - i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for i, (guid, code) in enumerate(history)
+    ]
+    result = backfill._collect(backfill.Plan("1", now - timedelta(hours=1)), list(reversed(items)))
+    succeeded = {guid for guid, code in history if code < 400}
+    expected = {guid for guid, _ in history} - succeeded
+    assert sorted(m.guid for m in result.missed) == sorted(expected)
+    for missed in result.missed:
+        assert missed.delivery_id == max(i for i, (guid, _) in enumerate(history) if guid == missed.guid)

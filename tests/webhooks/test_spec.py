@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webhooks.errors import InvalidSpecError
 from webhooks.spec import UNKNOWN, parse, problems
@@ -86,3 +88,27 @@ def test_parse_refuses_unknowns_and_never_quotes_secrets() -> None:
         parse(GOOD | {"url": UNKNOWN, "secret": ""})
     assert [f for f, _ in info.value.problems] == ["secret", "url"]
     assert "ghp_abcdef" not in str(info.value)
+
+
+@given(
+    secret=st.text(min_size=1, max_size=40).map(lambda t: f"whsec-{t}"),
+    token=st.text(min_size=1, max_size=40).map(lambda t: f"ghp-{t}"),
+    key=st.text(min_size=1, max_size=40).map(lambda t: f"-----BEGIN {t}"),
+)
+def test_no_reason_ever_quotes_a_secret_value(secret: str, token: str, key: str) -> None:
+    """Whatever the secret values, and however wrong the other inputs, reasons never contain them."""
+    bad = {
+        "solution": "github",
+        "api_url": "nope",
+        "target": "x",
+        "url": "",
+        "events": [],
+        "secret": secret,
+        "token": token,
+        "app_id": "1",
+        "private_key": key,
+    }
+    reasons = " ".join(reason for _, reason in problems(bad))
+    assert reasons
+    for value in (secret, token, key):
+        assert value not in reasons
