@@ -96,6 +96,8 @@ class WebhookRegistrationProvider(ResourceProvider):
             return ReadResult("", {})  # gone: refresh drops it, the next up creates it again
         outs = {**props, **live}
         refreshed: dict[str, Any] = {k: live[k] for k in ("url", "events", "active") if k in live}
+        # Hand-made changes to settings we own are not inputs; record them as such so the preview names them.
+        refreshed |= {k: live[k] for k, want in diff.OWNED_CONFIG.items() if live.get(k) not in (None, want)}
         inputs = {**_inputs(props), **refreshed}
         return ReadResult(id_, outs, inputs)
 

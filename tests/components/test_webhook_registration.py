@@ -82,12 +82,18 @@ def test_provider_lifecycle_with_refresh_drift_and_repair(github: GitHubDouble, 
     created = provider.create(inputs(github, gateway))
     assert created.outs is not None
     assert (created.id, created.outs["ping_status"]) == (created.outs["hook_id"], "ok")
-    admin(github.url, "PATCH", f"hooks/{created.id}", {"events": ["star"], "active": False})
+    admin(
+        github.url,
+        "PATCH",
+        f"hooks/{created.id}",
+        {"events": ["star"], "active": False, "config": {"content_type": "form"}},
+    )
     read = provider.read(created.id, created.outs)
     assert read.outs is not None
     assert read.inputs is not None
-    assert (read.outs["events"], read.inputs["active"]) == (["star"], False)
+    assert (read.outs["events"], read.inputs["active"], read.inputs["content_type"]) == (["star"], False, "form")
     assert "hook_id" not in read.inputs
+    assert "insecure_ssl" not in read.inputs  # unchanged owned settings stay out of the inputs
     assert provider.diff(created.id, read.outs, inputs(github, gateway)).changes is True
     updated = provider.update(created.id, read.outs, inputs(github, gateway))
     assert updated.outs is not None
