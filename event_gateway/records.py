@@ -1,8 +1,9 @@
 """The event as the gateway keeps it, and its on-disk framing.
 
-A spool record is ``[u32 length][u32 CRC-32][payload]`` (big-endian), payload ``[u32 header length][header JSON]
-[data]``. The length+CRC frame is what lets recovery tell a complete record from one torn by SIGKILL or a power cut:
-a record is valid only when its full length is present *and* its CRC matches.
+A spool record is ``[u32 length][u32 CRC-32][payload]`` (big-endian), payload ``[u16 id length][id][u32 header
+length][header JSON][data]``: the id sits in front so recovery and dedup read it without parsing JSON.
+The length+CRC frame is what lets recovery tell a complete record from one torn by SIGKILL or a power cut: a record
+is valid only when its full length is present *and* its CRC matches.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 FRAME: Final[struct.Struct] = struct.Struct(">II")
 HEADER_LEN: Final[struct.Struct] = struct.Struct(">I")
+ID_LEN: Final[struct.Struct] = struct.Struct(">H")
 MAX_RECORD_BYTES: Final[int] = (1 << 32) - 1
 
 
@@ -48,29 +50,47 @@ class Event:
 
 def encode(event: Event) -> bytes:
     """The framed record for ``event``."""
-    head = json.dumps(event.header(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    payload = b"".join((HEADER_LEN.pack(len(head)), head, event.data))
+    event_id = event.id.encode("utf-8")
+    head = event.header()
+    del head["id"]
+    head_bytes = json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    payload = b"".join(
+        (ID_LEN.pack(len(event_id)), event_id, HEADER_LEN.pack(len(head_bytes)), head_bytes, event.data)
+    )
     if len(payload) > MAX_RECORD_BYTES:
         raise RecordError("event too large for one spool record")
     return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
+def peek_id(payload: bytes | memoryview) -> str:
+    """Only the event id of a record payload (recovery and dedup need nothing else)."""
+    if len(payload) < ID_LEN.size:
+        raise RecordError("record payload shorter than its id length")
+    (id_len,) = ID_LEN.unpack_from(payload)
+    if ID_LEN.size + id_len > len(payload):
+        raise RecordError("record id overruns the payload")
+    return bytes(payload[ID_LEN.size : ID_LEN.size + id_len]).decode("utf-8", "replace")
+
+
 def decode_payload(payload: bytes) -> Event:
     """The event in a record's payload (frame already checked)."""
-    if len(payload) < HEADER_LEN.size:
+    event_id = peek_id(payload)
+    cursor = ID_LEN.size + ID_LEN.unpack_from(payload)[0]
+    if len(payload) < cursor + HEADER_LEN.size:
         raise RecordError("record payload shorter than its header length")
-    (head_len,) = HEADER_LEN.unpack_from(payload)
-    end = HEADER_LEN.size + head_len
+    (head_len,) = HEADER_LEN.unpack_from(payload, cursor)
+    start = cursor + HEADER_LEN.size
+    end = start + head_len
     if end > len(payload):
         raise RecordError("record header overruns the payload")
     try:
-        head = json.loads(payload[HEADER_LEN.size : end])
+        head = json.loads(payload[start:end])
     except ValueError as exc:
         raise RecordError("record header is not JSON") from exc
-    if not isinstance(head, dict) or not all(isinstance(head.get(k), str) for k in ("id", "type", "source", "time")):
-        raise RecordError("record header lacks id, type, source or time")
+    if not isinstance(head, dict) or not all(isinstance(head.get(k), str) for k in ("type", "source", "time")):
+        raise RecordError("record header lacks type, source or time")
     return Event(
-        id=head["id"],
+        id=event_id,
         type=head["type"],
         source=head["source"],
         time=head["time"],
@@ -80,9 +100,30 @@ def decode_payload(payload: bytes) -> Event:
     )
 
 
-def peek_id(payload: bytes) -> str:
-    """Only the event id of a record payload (recovery reads ids of records it does not publish)."""
-    return decode_payload(payload[: HEADER_LEN.size + HEADER_LEN.unpack_from(payload)[0]]).id
+def iter_ids(buffer: bytes, *, verify: bool) -> tuple[list[str], int]:
+    """Ids of the valid records at the start of ``buffer`` and the offset where validity ends.
+
+    ``verify=False`` skips the CRC (for segments already verified, e.g. when retiring them).
+    """
+    ids: list[str] = []
+    offset = 0
+    size = len(buffer)
+    view = memoryview(buffer)
+    while size - offset >= FRAME.size:
+        length, crc = FRAME.unpack_from(buffer, offset)
+        start = offset + FRAME.size
+        end = start + length
+        if end > size:
+            break
+        payload = view[start:end]
+        if verify and zlib.crc32(payload) != crc:
+            break
+        try:
+            ids.append(peek_id(payload))
+        except RecordError:
+            break
+        offset = end
+    return ids, offset
 
 
 def check_frame(buffer: bytes | memoryview, offset: int) -> tuple[bytes, int] | None:

@@ -17,6 +17,7 @@ import errno
 import json
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,7 +26,7 @@ from typing import Final, NamedTuple
 
 from event_gateway.dedup import DedupLog, DedupWindow
 from event_gateway.errors import ShuttingDownError, SpoolError, SpoolFullError
-from event_gateway.records import FRAME, Event, RecordError, check_frame, decode_payload, encode, peek_id
+from event_gateway.records import FRAME, Event, RecordError, check_frame, decode_payload, encode, iter_ids
 
 LOG = logging.getLogger(__name__)
 FULL_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -72,6 +73,9 @@ class Spool:
         self.full = False
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="spool-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
+        self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="spool-housekeeping")
+        self._lock = threading.Lock()
+        """Guards ``_total_bytes`` and ``_segment_sizes``, shared by the writer and housekeeping threads."""
         self._fd = -1
         self._segment = 0
         self._size = 0
@@ -122,8 +126,8 @@ class Spool:
         if self._committer is not None:
             await asyncio.shield(self._committer)
         self._writer.submit(self._close_fd).result()
-        self._writer.shutdown(wait=True)
-        self._reader.shutdown(wait=True)
+        for executor in (self._writer, self._reader, self._housekeeper):
+            executor.shutdown(wait=True)
 
     # --- append side (HTTP requests) ---------------------------------------------------------------------------
     async def append(self, event: Event) -> Appended:
@@ -181,7 +185,9 @@ class Spool:
     def _write(self, records: list[bytes]) -> Position:
         """Writer thread: append one batch and fdatasync it; undo a partial write on failure."""
         blob = b"".join(records)
-        if self._total_bytes + len(blob) > self.max_bytes:
+        with self._lock:
+            total = self._total_bytes
+        if total + len(blob) > self.max_bytes:
             raise SpoolFullError("spool quota reached (GATEWAY_SPOOL_MAX_BYTES)")
         if self._fd < 0 or (self._size > 0 and self._size + len(blob) > self.segment_bytes):
             self._rotate()
@@ -197,8 +203,9 @@ class Spool:
                 raise SpoolFullError(f"spool disk full ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from exc
             raise SpoolError(f"spool write failed ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from exc
         self._size += len(blob)
-        self._total_bytes += len(blob)
-        self._segment_sizes[self._segment] = self._size
+        with self._lock:
+            self._total_bytes += len(blob)
+            self._segment_sizes[self._segment] = self._size
         return Position(self._segment, self._size)
 
     def _undo(self, start: int) -> None:
@@ -217,7 +224,8 @@ class Spool:
     def _open_segment(self, number: int) -> None:
         self._fd = os.open(self._path(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = os.fstat(self._fd).st_size
-        self._segment_sizes.setdefault(number, self._size)
+        with self._lock:
+            self._segment_sizes.setdefault(number, self._size)
         _fsync_dir(self.segments_dir)
 
     def _close_fd(self) -> None:
@@ -279,21 +287,22 @@ class Spool:
         if position <= self._ack:
             return
         self._ack = position
-        await asyncio.get_running_loop().run_in_executor(self._writer, self._acknowledge, position)
+        await asyncio.get_running_loop().run_in_executor(self._housekeeper, self._acknowledge, position)
 
     def _acknowledge(self, position: Position) -> None:
+        """Housekeeping thread (never the writer's, so commits do not wait behind segment deletion)."""
         self._write_ack(position)
-        for number in sorted(self._segment_sizes):
-            if number >= position.segment:
-                break
+        with self._lock:
+            finished = sorted(number for number in self._segment_sizes if number < position.segment)
+        for number in finished:
             self._retire(number)
 
     def _retire(self, number: int) -> None:
         """Delete a finished segment after persisting its ids to the dedup log (so dedup outlives the segment)."""
         ids, _size, _cut = self._scan(number, truncate=False)
         self.dedup_log.append(ids)
-        size = self._segment_sizes.pop(number, 0)
-        self._total_bytes -= size
+        with self._lock:
+            self._total_bytes -= self._segment_sizes.pop(number, 0)
         with contextlib.suppress(FileNotFoundError):
             self._path(number).unlink()
 
@@ -302,20 +311,7 @@ class Spool:
         """Ids of a segment's valid records, its valid size, and how many torn/corrupt tail bytes were cut."""
         path = self._path(number)
         data = path.read_bytes()
-        ids: list[str] = []
-        offset = 0
-        while True:
-            try:
-                framed = check_frame(data, offset)
-            except RecordError:
-                framed = None
-            if framed is None:
-                break
-            try:
-                ids.append(peek_id(framed[0]))
-            except RecordError:
-                break
-            offset = framed[1]
+        ids, offset = iter_ids(data, verify=truncate)
         cut = len(data) - offset
         if cut and truncate:
             LOG.warning("spool segment %d: truncating %d bytes of torn or corrupt tail", number, cut)

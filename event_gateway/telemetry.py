@@ -1,0 +1,99 @@
+"""Prometheus metrics and OpenTelemetry tracing, set up once per process.
+
+Metrics live in the gateway's own registry (not the global one) so tests can run several apps in one process.
+Tracing: W3C ``traceparent``/``tracestate`` and B3 (single and multi header) are extracted from webhook requests and
+injected into publish requests; spans are exported over OTLP/HTTP only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set -- otherwise the no-op tracer keeps the hot path cheap while the
+context (and so the trace id) is still propagated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), B3MultiFormat(), B3SingleFormat()])
+TRACE_CONTEXT = TraceContextTextMapPropagator()
+
+
+class Metrics:
+    """The gateway's metrics (names are part of the documented interface: docs/event-gateway.md)."""
+
+    def __init__(self, solution: str) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created series only double the scrape size here
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.received = Counter(
+            "event_gateway_deliveries_received", "Webhook deliveries received", ["solution"], registry=r
+        ).labels(solution)
+        self.rejected = Counter(
+            "event_gateway_deliveries_rejected", "Deliveries refused, by reason", ["reason"], registry=r
+        )
+        self.accepted = Counter("event_gateway_deliveries_accepted", "Deliveries spooled and acknowledged", registry=r)
+        self.duplicates = Counter(
+            "event_gateway_deliveries_duplicate", "Deliveries acknowledged as duplicates of a known id", registry=r
+        )
+        self.ignored = Counter(
+            "event_gateway_deliveries_ignored", "Verified deliveries not published, by reason", ["reason"], registry=r
+        )
+        self.published = Counter("event_gateway_events_published", "Events accepted by the publisher", registry=r)
+        self.retried = Counter(
+            "event_gateway_publish_retries", "Failed publish attempts that will be retried", registry=r
+        )
+        self.dead_lettered = Counter(
+            "event_gateway_events_dead_lettered", "Events the publisher rejected for good", registry=r
+        )
+        self.backlog = Gauge("event_gateway_spool_backlog_events", "Spooled events not yet published", registry=r)
+        self.publish_latency = Histogram(
+            "event_gateway_publish_latency_seconds",
+            "Time of one successful publish request",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=r,
+        )
+        self.end_to_end = Histogram(
+            "event_gateway_delivery_to_publish_seconds",
+            "From acknowledging a delivery to its successful publish (includes outages)",
+            buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600),
+            registry=r,
+        )
+
+
+TRACE_HEADERS = ("traceparent", "b3", "x-b3-traceid")
+
+
+def has_trace_context(headers: Mapping[str, str]) -> bool:
+    """Whether a request carries W3C or B3 context (checked before paying for extraction)."""
+    return any(name in headers for name in TRACE_HEADERS)
+
+
+def carrier_for(context: Context | None) -> dict[str, str]:
+    """W3C + B3 headers for ``context`` (the current one when ``None``); empty when there is no valid span."""
+    carrier: dict[str, str] = {}
+    PROPAGATOR.inject(carrier, context=context)
+    return carrier
+
+
+def configure_tracing(service_name: str, environ: Mapping[str, str] = os.environ) -> trace.Tracer | None:
+    """Install the propagators; with an OTLP endpoint set, an SDK tracer provider exporting spans, else ``None``.
+
+    ``None`` means: create no spans at all (about 20 us each, even no-op ones), only propagate incoming context.
+    """
+    propagate.set_global_textmap(PROPAGATOR)
+    if environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(provider)
+        return trace.get_tracer("event_gateway")
+    return None
