@@ -180,12 +180,12 @@ def _connector(raw: Mapping[str, Any], secret: SecretFn) -> ConnectorSettings:
         events=tuple(raw["events"]) if "events" in raw else None,
         repositories=tuple(github.get("repositories", ())),
         organization=github.get("organization"),
-        token=secret(credentials["token"]) if "token" in credentials else None,
-        app=GitHubApp(app_id=app["appId"], installation_id=app["installationId"],
-                      private_key=secret(app["privateKey"])) if app else None,
+        token=secret(str(credentials["token"])) if "token" in credentials else None,
+        app=GitHubApp(app_id=str(app["appId"]), installation_id=str(app["installationId"]),
+                      private_key=secret(str(app["privateKey"]))) if app else None,
         api_credentials=_api_credentials(credentials.get("api"), secret),
         request_parameters=_request_parameters(credentials.get("requestParameters"), secret),
-        webhook_secret=secret(raw["webhookSecret"]) if "webhookSecret" in raw else None,
+        webhook_secret=secret(str(raw["webhookSecret"])) if "webhookSecret" in raw else None,
         generic_env={f"GATEWAY_GENERIC_{_ENV_NAMES[key]}": str(value) for key, value in generic.items()},
         gateway_host=gateway.get("host", f"{name}-webhook"),
         gateway_replicas=gateway.get("replicas"),
@@ -207,7 +207,7 @@ def _api_credentials(raw: Mapping[str, Any] | None, secret: SecretFn) -> ApiCred
         return None
 
     def hidden(key: str) -> pulumi.Output[str] | None:
-        return secret(raw[key]) if key in raw else None
+        return secret(str(raw[key])) if key in raw else None
 
     return ApiCredentials(
         type=raw["type"],

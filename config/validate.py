@@ -85,6 +85,10 @@ def _got(value: Any, parts: Sequence[str | int]) -> str:
     return f", got {json.dumps(value)}" if isinstance(value, str | int | float | bool) else ""
 
 
+def _as_list(rule: Any) -> list[Any]:
+    return list(rule) if isinstance(rule, list) else [rule]
+
+
 def _type_name(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
@@ -115,7 +119,8 @@ def _from_schema_error(error: jsonschema.ValidationError) -> list[Problem]:
     expected = node.get("x-expected")
     messages: dict[str, Callable[[], str]] = {
         "pattern": lambda: f"expected {expected or 'a value matching ' + str(rule)}",
-        "type": lambda: f"expected {_SCHEMA_TYPES.get(str(rule), str(rule))}, got {_type_name(value)}",
+        "type": lambda: f"expected {' or '.join(_SCHEMA_TYPES.get(str(t), str(t)) for t in _as_list(rule))}"
+                        f", got {_type_name(value)}",
         "enum": lambda: f"expected one of {', '.join(json.dumps(v) for v in rule)}",
         "minItems": lambda: f"expected at least {rule} item{'s' if rule != 1 else ''}",
         "minLength": lambda: "must not be empty" if rule == 1 else f"expected at least {rule} characters",
@@ -277,7 +282,7 @@ def _generic(where: str, connector: Mapping[str, Any], problems: list[Problem]) 
     if auth == "basic":
         if secret is None:
             problems.append(Problem(f"{where}.webhookSecret", 'required for basic auth: the sender\'s "user:password"'))
-        elif isinstance(secret, str) and ":" not in secret:
+        elif ":" not in str(secret):
             problems.append(Problem(f"{where}.webhookSecret", 'basic auth expects "user:password"'))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components import _local_mode
+from config import ConfigValidationError
 from tests.support.crds import assert_valid_custom_resource
 from tests.support.pulumi_mocks import PROJECT, MockStack, example_config, run_main
 
@@ -97,3 +98,12 @@ def test_generic_connector_exports_its_webhook_secret_as_a_secret(stack_for: Any
     assert stack.is_secret(hooks["webhookSecret"])
     assert stack.resolve(hooks["webhookSecret"]) == "s3cr3t"
     assert stack.resolve(hooks["webhookIds"]) == {}
+
+
+def test_plaintext_credentials_stop_the_program_before_any_resource() -> None:
+    """Tokens in a config key Pulumi does not hold encrypted: the program refuses to run."""
+    stack = MockStack(config=example_config(), secret_keys=[], stack="dev")
+    with pytest.raises(ConfigValidationError, match=r"connectors\[0\]\.credentials\.token: stored in plain text"):
+        run_main(stack)
+    assert stack.registrations == []
+    MockStack.reset()

@@ -81,8 +81,8 @@ CASES: list[tuple[str, list[Callable[[Raw], None]], str]] = [
                                                                 "generic": {"auth": "basic"},
                                                                 "webhookSecret": SECRET})],
      'connectors[1].webhookSecret: basic auth expects "user:password"'),
-    ("credential of wrong type", [_set("connectors[0].credentials.token", 12345)],
-     "connectors[0].credentials.token: expected a string, got an integer"),
+    ("credential of wrong type", [_set("connectors[0].credentials.token", {"value": SECRET})],
+     "connectors[0].credentials.token: expected a string or an integer, got an object"),
 ]
 
 
