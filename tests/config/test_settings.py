@@ -26,7 +26,7 @@ class Hidden:
 
 def settings(connectors: list[dict[str, Any]], **top: Any) -> Any:
     raw = {"clusterDomain": "example.org", "connectors": connectors, **top}
-    return parse(raw, secret_keys=SECRETS, secret=Hidden)
+    return parse(raw, secret_keys=SECRETS, secret=Hidden)  # type: ignore[arg-type]  # a recording stand-in
 
 
 def test_pulumi_text_values_are_decoded_by_schema_type() -> None:
