@@ -100,9 +100,14 @@ class GitHubHooks:
         return dict(self._expect(answer, 200, f"update hook {hook_id}"))
 
     def delete(self, hook_id: str) -> bool:
-        """DELETE the hook; False when it was already gone (404 is success for a delete)."""
+        """DELETE the hook; False when it was already gone (404 is success for a delete).
+
+        A 404 is only believed once the target's hook list is readable: a token that lost its scope also gets 404s,
+        and calling that "deleted" would leave the hook behind on ``pulumi destroy``.
+        """
         answer = self.transport.request("DELETE", f"{self.prefix}/{hook_id}")
         if answer.status_code == 404:
+            self.list_hooks()
             return False
         self._expect(answer, 204, f"delete hook {hook_id}")
         return True

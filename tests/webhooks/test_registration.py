@@ -134,11 +134,20 @@ def test_delete_removes_the_hook_and_treats_404_as_done(github: GitHubDouble, ga
     registration.delete(hook_id, spec, fast_context())
     assert admin(github.url, "GET", "hooks") == []
     registration.delete(hook_id, spec, fast_context())  # already gone: still success
-    assert github.world.requests[-1] == {
-        "method": "DELETE",
-        "path": f"/repos/octo/hello/hooks/{hook_id}",
-        "status": 404,
-    }
+    assert github.world.requests[-2:] == [
+        {"method": "DELETE", "path": f"/repos/octo/hello/hooks/{hook_id}", "status": 404},
+        {"method": "GET", "path": "/repos/octo/hello/hooks", "status": 200},  # the target is visible: truly gone
+    ]
+
+
+def test_delete_does_not_mistake_a_lost_scope_for_success(github: GitHubDouble, gateway: Receiver) -> None:
+    """A token without hook scope gets 404 everywhere: destroy must fail loudly, not leave the hook behind."""
+    spec = github_spec(github.url, gateway.url)
+    hook_id = registration.create(spec, fast_context())["hook_id"]
+    admin(github.url, "POST", "tokens", {"token": "ghp_lost_scope", "scopes": ["read:org"]})
+    with pytest.raises(NotFoundError, match="admin:repo_hook"):
+        registration.delete(hook_id, github_spec(github.url, gateway.url, token="ghp_lost_scope"), fast_context())
+    assert len(admin(github.url, "GET", "hooks")) == 1
 
 
 def test_ping_failure_is_recorded_not_raised(github: GitHubDouble, gateway: Receiver) -> None:
