@@ -27,6 +27,11 @@ from typing import Final
 from registrar.errors import SettingsError
 
 DEFAULT_CREDENTIALS_DIR: Final[Path] = Path("/etc/registrar/credentials")
+ENVIRONMENT: Final[frozenset[str]] = frozenset({
+    "REGISTRAR_BACKEND", "REGISTRAR_APPLICATION", "REGISTRAR_SPECS_DIR", "REGISTRAR_REGISTRY_URL",
+    "REGISTRAR_CREDENTIALS_DIR", "REGISTRAR_WAIT_SECONDS", "REGISTRAR_REQUEST_TIMEOUT", "KUBECONFIG",
+})
+"""Every variable the registrar reads (besides the in-cluster ``KUBERNETES_SERVICE_*``)."""
 _APP_NAME: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
