@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from doubles.github.contract import Contract
+from doubles.github.contract import Contract, default_spec_path
 from doubles.github.server import GitHubDouble
 
 
@@ -23,9 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=int, default=5000, help="requests per hour per token (GitHub: 5000)")
     parser.add_argument("--spec", type=Path, default=None, help="rest-hooks-openapi.json (default: ../shared)")
     args = parser.parse_args(argv)
-    double = GitHubDouble(
-        args.port, contract=Contract.load(args.spec), tokens=tuple(args.token), rate_limit=args.rate_limit
-    )
+    spec = args.spec or default_spec_path()
+    if not spec.is_file():
+        print(f"GitHub's hooks description not found at {spec}: pass --spec or set KC_SHARED", file=sys.stderr)
+        return 2
+    double = GitHubDouble(args.port, contract=Contract.load(spec), tokens=tuple(args.token), rate_limit=args.rate_limit)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     double.start()

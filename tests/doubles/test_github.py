@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,6 +162,19 @@ def test_contract_violation_is_an_exception_type() -> None:
         )
     with pytest.raises(ContractViolation, match="lacks header x-ratelimit-limit"):
         contract.check_response(match, 204, {}, None)
+
+
+def test_standalone_without_the_description_says_where_it_looked(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "doubles.github", "--spec", str(tmp_path / "missing.json")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "missing.json" in done.stderr
 
 
 @pytest.mark.timeout(30)
