@@ -83,7 +83,8 @@ class ApplicationCrBackend:
         except ApiError as exc:
             if exc.status == 404:
                 raise ApiError(f"Application {self._application!r} not found: the program creates it before the "
-                               "registration Job (pulumi up)", status=404) from exc
+                               f"registration Job (pulumi up); is the Application CRD installed? ({exc})",
+                               status=404) from exc
             raise
 
     def _apply(self, current: dict[str, Any], plan: Plan) -> None:
