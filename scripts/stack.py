@@ -42,6 +42,7 @@ class Step:
     urn: str
     type: str
     diffs: tuple[str, ...] = ()
+    replace_keys: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -60,7 +61,7 @@ class StepLog:
         if pre is not None and pre.metadata is not None:
             meta = pre.metadata
             self.steps.append(Step(op=str(meta.op.value), urn=meta.urn, type=meta.type,
-                                   diffs=tuple(meta.diffs or ())))
+                                   diffs=tuple(meta.diffs or ()), replace_keys=tuple(meta.keys or ())))
         diag = event.diagnostic_event
         if diag is not None and diag.severity in ("error", "warning"):
             self.diagnostics.append(f"{diag.severity}: {diag.message.strip()}")
@@ -72,10 +73,12 @@ class StepLog:
                 and (include_providers or not s.type.startswith("pulumi:providers:"))]
 
     def by_op(self) -> dict[str, list[str]]:
-        """`{op: sorted resource names}` of the changing steps."""
+        """`{op: sorted "type::name (changed keys)"}` of the changing steps."""
         result: dict[str, list[str]] = {}
         for step in self.changed():
-            result.setdefault(step.op, []).append(f"{step.type}::{step.name}")
+            why = (f" (diffs: {', '.join(step.diffs)}; replace: {', '.join(step.replace_keys)})"
+                   if step.diffs or step.replace_keys else "")
+            result.setdefault(step.op, []).append(f"{step.type}::{step.name}{why}")
         return {op: sorted(names) for op, names in sorted(result.items())}
 
 
