@@ -53,6 +53,8 @@ def network_policy(name: str, args: EventGatewayArgs, meta: k8s.meta.v1.ObjectMe
                          ports=_ports((53, "UDP"), (53, "TCP"))),
                 rule_out(to=[peer(namespace_selector=_namespace(ISTIO_NAMESPACE))],
                          ports=_ports((ISTIOD_XDS_PORT, "TCP"))),
+                *(rule_out(to=[peer(namespace_selector=_namespace(extra.namespace))],
+                           ports=_ports((extra.port, extra.protocol))) for extra in args.extra_egress),
             ],
         ),
         opts=child,

@@ -44,6 +44,15 @@ class SecretRef:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Egress:
+    """A further destination the gateway pod may reach (the NetworkPolicy denies everything not listed)."""
+
+    namespace: str
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Autoscaling:
     """HorizontalPodAutoscaler bounds; the Deployment then leaves ``replicas`` to the HPA."""
 
@@ -116,7 +125,10 @@ class EventGatewayArgs:
     catalog_config_map: pulumi.Input[str] | None = None
     """Alternatively, an existing ConfigMap with the catalog under key ``asyncapi.yaml`` (not watched for changes)."""
     env: Mapping[str, str] = field(default_factory=dict)
-    """Further non-secret ``GATEWAY_*`` settings (e.g. the unknown-event policy, OTLP endpoint)."""
+    """Further non-secret settings: ``GATEWAY_*`` (e.g. the unknown-event policy) and ``OTEL_*`` (tracing export)."""
+    extra_egress: tuple[Egress, ...] = ()
+    """Destinations beyond the publisher, DNS and istiod, e.g. the OTLP collector named in ``env``
+    (``Egress(namespace="kyma-system", port=4318)`` for Kyma's telemetry module)."""
     secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
     """Further secret settings (e.g. the generic solution's bearer credential), always via ``secretKeyRef``."""
     termination_grace_seconds: int = 30

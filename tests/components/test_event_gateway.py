@@ -14,6 +14,7 @@ from components.event_gateway import (
     RESOURCE_TYPE,
     SPOOL_DIR,
     Autoscaling,
+    Egress,
     EventGateway,
     EventGatewayArgs,
     SecretRef,
@@ -209,6 +210,17 @@ def test_network_policy_admits_the_ingress_gateway_and_reaches_only_the_publishe
     targets = {(rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
                 tuple(p["port"] for p in rule["ports"])) for rule in spec["egress"]}
     assert targets == {("kyma-system", (8080,)), ("kube-system", (53, 53)), ("istio-system", (15012,))}
+
+
+def test_extra_egress_opens_exactly_the_named_destination(mock_stack: MockStackFactory) -> None:
+    """Tracing export to the telemetry module's OTLP gateway: one more egress rule, nothing broader."""
+    stack = mock_stack()
+    _run(stack, _args(env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://telemetry-otlp-traces.kyma-system:4318"},
+                      extra_egress=(Egress(namespace="kyma-system", port=4318),)))
+    egress = stack.one(NETPOL).inputs["spec"]["egress"]
+    assert len(egress) == 4
+    assert egress[-1] == {"to": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "kyma-system"}}}], "ports": [{"port": 4318, "protocol": "TCP"}]}
 
 
 def test_custom_catalog_is_mounted_and_named(mock_stack: MockStackFactory) -> None:
