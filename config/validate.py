@@ -187,6 +187,11 @@ def _connector_problems(where: str, connector: Mapping[str, Any], problems: list
         _generic(where, connector, problems)
     if isinstance(solution, str):
         _events(where, solution, connector.get("events"), problems)
+    secret = connector.get("webhookSecret")
+    if isinstance(secret, str) and "," in secret:
+        # GATEWAY_WEBHOOK_SECRETS is a comma-separated list: a comma would split this secret in two.
+        problems.append(Problem(f"{where}.webhookSecret", 'must not contain "," (the gateway reads a comma-separated '
+                                "list of accepted secrets)"))
     credentials = connector.get("credentials")
     has_api = bool(connector.get("apiUrl")) or solution in ("github",) or bool(
         isinstance(connector.get("qualtrics"), dict) and connector["qualtrics"].get("datacenter"))

@@ -81,6 +81,8 @@ CASES: list[tuple[str, list[Callable[[Raw], None]], str]] = [
                                                                 "generic": {"auth": "basic"},
                                                                 "webhookSecret": SECRET})],
      'connectors[1].webhookSecret: basic auth expects "user:password"'),
+    ("comma in the webhook secret", [_set("connectors[0].webhookSecret", SECRET + ",x")],
+     'connectors[0].webhookSecret: must not contain ","'),
     ("credential of wrong type", [_set("connectors[0].credentials.token", {"value": SECRET})],
      "connectors[0].credentials.token: expected a string or an integer, got an object"),
 ]
