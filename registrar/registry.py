@@ -73,7 +73,7 @@ class RegistryBackend:
             existing = by_identifier.get(service.name)
             if existing is None:
                 done(Action.CREATED, service.name, self._send("POST", self._path, body).json().get("id"))
-            elif (existing.get("labels") or {}) == body["labels"]:
+            elif _ours(existing.get("labels") or {}) == body["labels"]:
                 done(Action.UNCHANGED, service.name, existing["id"])
             else:
                 self._send("PUT", f"{self._path}/{quote(str(existing['id']), safe='')}", body)
@@ -165,6 +165,11 @@ class RegistryBackend:
                 raise SpecError([f"credentials: key {key!r} of Secret {secret!r} must map names to lists of "
                                  'strings, e.g. {"X-Api-Key": ["..."]}'])
         return {key: value for key, value in found.items() if value is not None}
+
+
+def _ours(labels: dict[str, Any]) -> dict[str, Any]:
+    """Our labels only: the registry may add its own (1.x adds ``connected-app``), which must not look like drift."""
+    return {key: value for key, value in labels.items() if key in (MANAGED_BY_LABEL, FINGERPRINT_LABEL)}
 
 
 def _scrub(text: str, secrets: set[str]) -> str:

@@ -257,3 +257,15 @@ def test_request_parameters_must_be_lists_of_strings(specs_dir: SpecsDir, regist
     assert "key 'headers' of Secret 'acme-params' must map names to lists of strings" in result.stderr
     assert "not-a-list" not in result.stderr
     assert registry.calls == []
+
+
+def test_labels_the_registry_adds_itself_are_not_drift(specs_dir: SpecsDir, registry: RegistryDouble) -> None:
+    assert invoke(registry_env(specs_dir, registry)).code == 0
+    for details in registry.services[APP].values():  # Kyma 1.x labels services with the application
+        details["labels"] = {**details["labels"], "connected-app": APP}
+    registry.reset_calls()
+
+    again = invoke(registry_env(specs_dir, registry))
+
+    assert again.summary["writes"] == 0
+    assert registry.writes() == []
