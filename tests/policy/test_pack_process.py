@@ -20,10 +20,10 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
 from policy import rules
+from tests.support.component_samples import VARIANTS, emitted, programs
 from tests.support.paths import REPO
-from tests.support.pulumi_mocks import MockStack, Registration
+from tests.support.pulumi_mocks import Registration
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,15 +56,8 @@ def _request(resource: Registration, props: dict[str, Any] | None = None) -> ana
 
 
 @pytest.fixture(scope="module")
-def emitted() -> list[Registration]:
-    stack = MockStack()
-    try:
-        stack.run(lambda: EventGateway("gw", EventGatewayArgs(
-            application="gh", namespace="connectors", solution="github", image="gw:1", host="hooks",
-            cluster_domain="kyma.example.com", webhook_secret=SecretRef(name="gh-webhook", key="webhook-secrets"))))
-        return stack.kubernetes()
-    finally:
-        MockStack.reset()
+def gateway_objects() -> list[Registration]:
+    return emitted(programs()["gateway"])
 
 
 def test_pack_declares_every_rule_mandatory(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
@@ -74,15 +67,15 @@ def test_pack_declares_every_rule_mandatory(analyzer: analyzer_pb2_grpc.Analyzer
     assert {p.enforcementLevel for p in info.policies} == {analyzer_pb2.MANDATORY}
 
 
-def test_what_the_gateway_emits_passes(analyzer: analyzer_pb2_grpc.AnalyzerStub,
-                                       emitted: list[Registration]) -> None:
-    for resource in emitted:
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_what_the_components_emit_passes(analyzer: analyzer_pb2_grpc.AnalyzerStub, variant: str) -> None:
+    for resource in emitted(programs()[variant]):
         assert list(analyzer.Analyze(_request(resource)).diagnostics) == [], resource.name
 
 
 def test_a_violation_comes_back_as_a_mandatory_diagnostic(analyzer: analyzer_pb2_grpc.AnalyzerStub,
-                                                          emitted: list[Registration]) -> None:
-    apirule = next(r for r in emitted if r.type.endswith(":APIRule"))
+                                                          gateway_objects: list[Registration]) -> None:
+    apirule = next(r for r in gateway_objects if r.type.endswith(":APIRule"))
     props = dict(apirule.inputs)
     props["spec"] = {**props["spec"], "rules": [{"path": "/admin", "methods": ["GET"], "noAuth": True}]}
     (diagnostic,) = analyzer.Analyze(_request(apirule, props)).diagnostics

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pulumi_policy import ResourceValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from components.event_gateway import Autoscaling, EventGateway, EventGatewayArgs, SecretRef, SpoolVolume
-from components.registration_job import RegistrationJob, RegistrationJobArgs
 from policy import rules
 from policy.pack import policies
-from registration import EventsDefinition, Manifest, ServiceDefinition, service_id
-from tests.support.pulumi_mocks import MockStack, Registration
+from tests.support.component_samples import VARIANTS, emitted, programs
+from tests.support.pulumi_mocks import Registration
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -25,51 +22,16 @@ APIRULE_V2 = "kubernetes:gateway.kyma-project.io/v2:APIRule"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 
 
-def _gateway_args(**extra: Any) -> EventGatewayArgs:
-    return EventGatewayArgs(application="github-acme", namespace="connectors", solution="github",
-                            image="event-gateway:1.0", host="hooks", cluster_domain="kyma.example.com",
-                            webhook_secret=SecretRef(name="github-acme-webhook", key="webhook-secrets"), **extra)
-
-
-def _job_args(backend: str = "application-cr") -> RegistrationJobArgs:
-    manifest = Manifest(application="github-acme", solution="github", services=(ServiceDefinition(
-        id=service_id("github-acme", "events"), name="events", display_name="Events", description="d",
-        provider_display_name="GitHub", events=EventsDefinition(spec="asyncapi.yaml"),
-    ),))
-    return RegistrationJobArgs(application="github-acme", namespace="connectors", manifest=manifest,
-                               image="registrar:1.0", specs={"asyncapi.yaml": "asyncapi: 2.6.0\n"},
-                               backend=backend,  # type: ignore[arg-type]
-                               registry_url="http://registry:8081" if backend != "application-cr" else None)
-
-
-PROGRAMS: dict[str, Callable[[], object]] = {
-    "gateway": lambda: EventGateway("gw", _gateway_args()),
-    "gateway-hpa-catalog": lambda: EventGateway("gw", _gateway_args(hpa=Autoscaling(), catalog_config_map="cat")),
-    "gateway-pvc": lambda: EventGateway("gw", _gateway_args(replicas=1, spool=SpoolVolume(persistent=True))),
-    "registration": lambda: RegistrationJob("reg", _job_args()),
-    "registration-legacy": lambda: RegistrationJob("reg", _job_args("application-registry")),
-}
-
-
-def _emitted(program: Callable[[], object]) -> list[Registration]:
-    stack = MockStack()
-    try:
-        stack.run(program)
-        return stack.kubernetes()
-    finally:
-        MockStack.reset()
-
-
-@pytest.mark.parametrize("program", sorted(PROGRAMS))
+@pytest.mark.parametrize("program", VARIANTS)
 def test_what_the_components_emit_passes_every_rule(program: str) -> None:
-    emitted = _emitted(PROGRAMS[program])
-    assert emitted
-    assert {r.name: rules.violations(r.type, r.inputs) for r in emitted if rules.violations(r.type, r.inputs)} == {}
+    found = emitted(programs()[program])
+    assert found
+    assert {r.name: rules.violations(r.type, r.inputs) for r in found if rules.violations(r.type, r.inputs)} == {}
 
 
 @pytest.fixture(scope="module")
 def gateway() -> dict[str, Registration]:
-    return {r.type: r for r in _emitted(PROGRAMS["gateway"])}
+    return {r.type: r for r in emitted(programs()["gateway"])}
 
 
 def _deployment(gateway: dict[str, Registration]) -> dict[str, Any]:

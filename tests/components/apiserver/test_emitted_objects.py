@@ -8,16 +8,14 @@ through server-side dry-run create (``dryRun=All``), so nothing but a scratch na
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from components.event_gateway import Autoscaling, EventGateway, EventGatewayArgs, SecretRef, SpoolVolume
-from components.registration_job import RegistrationJob, RegistrationJobArgs
-from registration import ApiDefinition, Credentials, EventsDefinition, Manifest, ServiceDefinition, service_id
 from scripts.kubeapi import KubeApi, KubeApiError
-from tests.support.pulumi_mocks import MockStack, Registration
+from tests.support.component_samples import VARIANTS, emitted, programs
+from tests.support.pulumi_mocks import Registration
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(120)]
 
@@ -37,50 +35,6 @@ def namespace(kube_api: KubeApi) -> Iterator[str]:
     kube_api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
     kube_api.delete(f"/api/v1/namespaces/{name}")
-
-
-def _manifest(app: str) -> Manifest:
-    return Manifest(application=app, solution="github", services=(
-        ServiceDefinition(id=service_id(app, "api"), name="api", display_name="GitHub REST API", description="d",
-                          provider_display_name="GitHub", api=ApiDefinition(
-                              target_url="https://api.github.com", spec="openapi.yaml",
-                              credentials=Credentials(type="Basic", secret_name=f"{app}-api"))),
-        ServiceDefinition(id=service_id(app, "events"), name="events", display_name="GitHub events",
-                          description="d", provider_display_name="GitHub",
-                          events=EventsDefinition(spec="asyncapi.yaml")),
-    ))
-
-
-def _programs(namespace: str) -> dict[str, Callable[[], object]]:
-    def gateway(**extra: Any) -> Callable[[], object]:
-        return lambda: EventGateway("gw", EventGatewayArgs(
-            application="gh", namespace=namespace, solution="github", image="europe-docker.pkg.dev/x/gw:1",
-            host="gh-hooks", cluster_domain="kyma.example.com",
-            webhook_secret=SecretRef(name="gh-webhook", key="webhook-secrets"), **extra))
-
-    def job(backend: str) -> Callable[[], object]:
-        return lambda: RegistrationJob("reg", RegistrationJobArgs(
-            application="gh", namespace=namespace, manifest=_manifest("gh"), image="europe-docker.pkg.dev/x/reg:1",
-            specs={"openapi.yaml": "openapi: 3.0.3\n", "asyncapi.yaml": "asyncapi: 2.6.0\n"},
-            backend=backend,  # type: ignore[arg-type]
-            registry_url="http://registry:8081" if backend == "application-registry" else None))
-
-    return {
-        "gateway": gateway(),
-        "gateway-hpa-catalog": gateway(hpa=Autoscaling(), catalog_document="asyncapi: 2.6.0\n"),
-        "gateway-pvc": gateway(replicas=1, spool=SpoolVolume(persistent=True, size="2Gi")),
-        "registration": job("application-cr"),
-        "registration-legacy": job("application-registry"),
-    }
-
-
-def _emitted(program: Callable[[], object]) -> list[Registration]:
-    stack = MockStack()
-    try:
-        stack.run(program)
-        return stack.kubernetes()
-    finally:
-        MockStack.reset()
 
 
 def _collection(obj: dict[str, Any]) -> str:
@@ -108,13 +62,12 @@ def _object(registration: Registration) -> dict[str, Any]:
     return obj
 
 
-@pytest.mark.parametrize("program", ["gateway", "gateway-hpa-catalog", "gateway-pvc", "registration",
-                                     "registration-legacy"])
+@pytest.mark.parametrize("program", VARIANTS)
 def test_the_api_server_accepts_every_object(kube_api: KubeApi, namespace: str, program: str) -> None:
-    emitted = _emitted(_programs(namespace)[program])
-    assert emitted
+    found = emitted(programs(namespace)[program])
+    assert found
     rejected = {}
-    for registration in emitted:
+    for registration in found:
         obj = _object(registration)
         try:
             created = kube_api.create(f"{_collection(obj)}?dryRun=All", obj)
@@ -127,7 +80,7 @@ def test_the_api_server_accepts_every_object(kube_api: KubeApi, namespace: str, 
 
 def test_the_api_server_would_reject_a_broken_object(kube_api: KubeApi, namespace: str) -> None:
     """Guard for the test above: the dry run really validates (an APIRule rule with two access strategies)."""
-    apirule = _object(next(r for r in _emitted(_programs(namespace)["gateway"]) if r.type.endswith(":APIRule")))
+    apirule = _object(next(r for r in emitted(programs(namespace)["gateway"]) if r.type.endswith(":APIRule")))
     apirule["spec"]["rules"][0]["jwt"] = {"authentications": [{"issuer": "https://i", "jwksUri": "https://j"}]}
     with pytest.raises(KubeApiError):
         kube_api.create(f"{_collection(apirule)}?dryRun=All", apirule)
