@@ -83,7 +83,11 @@ class RegistryBackend:
         for entry in listed:
             labels = entry.get("labels") or {}
             if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and entry.get("identifier") not in wanted:
-                self._send("DELETE", f"{self._path}/{quote(str(entry['id']), safe='')}")
+                try:
+                    self._send("DELETE", f"{self._path}/{quote(str(entry['id']), safe='')}")
+                except ApiError as exc:
+                    if exc.status != 404:  # gone already (a repeated DELETE whose first answer was lost): fine
+                        raise
                 done(Action.DELETED, str(entry.get("identifier")), entry["id"])
         return outcomes
 

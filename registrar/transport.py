@@ -5,6 +5,10 @@ control-plane restart, the registry while Kyma 1.x rolls out). Connection errors
 with exponential backoff until a time budget runs out, then become :class:`TransientError` (the Job's backoffLimit
 takes over). Any other 4xx is final: :class:`ApiError`, with the server's own message. Request bodies never appear in
 errors or logs (they may carry credentials).
+
+A POST (the registry's create) is not idempotent: when its fate is unknown -- a read timeout, a dropped connection,
+500/502/504 -- repeating it could register the service twice, so the failure goes straight to the Job's retry, whose
+first step lists what exists. Failures where nothing was processed (connection refused, 429, 503) are repeated.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ import requests
 from registrar.errors import ApiError, TransientError
 
 RETRY_STATUSES: Final[frozenset[int]] = frozenset({429, 500, 502, 503, 504})
+UNPROCESSED_STATUSES: Final[frozenset[int]] = frozenset({429, 503})
+"""Answers that say the request was not acted on, so even a POST may be sent again."""
+IDEMPOTENT: Final[frozenset[str]] = frozenset({"GET", "PUT", "DELETE", "PATCH"})
+"""PATCH here is server-side apply: the same body gives the same object."""
 _MESSAGE_LIMIT: Final[int] = 300
 
 
@@ -66,31 +74,42 @@ class HttpClient:
         attempts = 0
         while True:
             attempts += 1
-            reason, retry_after = self._attempt(method, path, json=json, data=data, headers=headers, params=params)
+            reason, retry_after, unsent = self._attempt(method, path, json=json, data=data, headers=headers,
+                                                        params=params)
             if isinstance(reason, requests.Response):
                 return reason
+            if method not in IDEMPOTENT and not unsent:
+                raise TransientError(f"{self._target}: {method} {path}: {reason} (not repeated: {method} is not "
+                                     "idempotent and may have been processed; the next run lists first)")
             delay = max(next(delays), min(retry_after or 0.0, self._policy.max_delay))
             if self._clock() + delay > deadline:
                 raise TransientError(f"{self._target}: {method} {path}: {reason} (gave up after {attempts} attempts "
                                      f"in {self._policy.budget:g}s)")
             self._sleep(delay)
 
-    def _attempt(self, method: str, path: str, **kwargs: Any) -> tuple[requests.Response | str, float | None]:
+    def _attempt(self, method: str, path: str,
+                 **kwargs: Any) -> tuple[requests.Response | str, float | None, bool]:
+        """``(response or failure reason, Retry-After seconds, whether the server surely did not act on it)``."""
         self.requests_sent += 1
         if method != "GET":
             self.writes_sent += 1
         try:
             response = self._session.request(method, self._base + path, timeout=self._timeout, **kwargs)
+        except requests.ConnectTimeout:
+            return "timed out connecting", None, True
         except requests.Timeout:
-            return "timed out", None
+            return "timed out", None, False
         except requests.ConnectionError as exc:
-            return f"cannot connect ({_root_cause(exc)})", None
-        if response.status_code in RETRY_STATUSES:
-            return f"HTTP {response.status_code} {server_message(response)}".rstrip(), _retry_after(response)
-        if response.status_code >= 400:
-            raise ApiError(f"{self._target}: {method} {path}: HTTP {response.status_code} "
-                           f"{server_message(response)}".rstrip(), status=response.status_code)
-        return response, None
+            cause = _root_cause(exc)
+            return f"cannot connect ({_describe(cause)})", None, isinstance(cause, ConnectionRefusedError)
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            reason = f"HTTP {status} {server_message(response)}".rstrip()
+            return reason, _retry_after(response), status in UNPROCESSED_STATUSES
+        if status >= 400:
+            raise ApiError(f"{self._target}: {method} {path}: HTTP {status} {server_message(response)}".rstrip(),
+                           status=status)
+        return response, None, True
 
 
 def server_message(response: requests.Response) -> str:
@@ -112,10 +131,17 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def _root_cause(exc: BaseException) -> str:
-    for _ in range(10):  # urllib3 wraps the socket error a few levels deep
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception: requests wraps urllib3, which wraps the socket error."""
+    for _ in range(10):
         inner = exc.__cause__ or exc.__context__
         if inner is None:
             break
         exc = inner
+    if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(exc.args[0], BaseException):
+        return _root_cause(exc.args[0])
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:120]}"

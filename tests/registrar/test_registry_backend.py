@@ -269,3 +269,14 @@ def test_labels_the_registry_adds_itself_are_not_drift(specs_dir: SpecsDir, regi
 
     assert again.summary["writes"] == 0
     assert registry.writes() == []
+
+
+def test_a_service_already_gone_when_deleted_counts_as_deleted(specs_dir: SpecsDir, registry: RegistryDouble) -> None:
+    assert invoke(registry_env(specs_dir, registry)).code == 0
+    specs_dir.write(api_service("github-rest-api"))
+    registry.fail_next(404, method="DELETE", error="service not found")  # deleted meanwhile by someone else
+
+    result = invoke(registry_env(specs_dir, registry))
+
+    assert result.code == 0, result.stderr
+    assert result.actions()["github-events"] == "deleted"

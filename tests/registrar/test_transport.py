@@ -78,3 +78,36 @@ def test_connection_refused_is_retried_then_transient() -> None:
         client.request("GET", HEALTH)
     assert client.requests_sent >= 2
     assert slept
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_post_whose_fate_is_unknown_is_not_repeated(registry: RegistryDouble, status: int) -> None:
+    registry.fail_next(status, method="POST")
+    client, slept = _client(registry.url)
+
+    with pytest.raises(TransientError, match="not repeated: POST is not idempotent"):
+        client.request("POST", "/github-acme/v1/metadata/services",
+                       json={"provider": "p", "name": "n", "description": "d"})
+    assert client.requests_sent == 1
+    assert slept == []
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_post_the_server_did_not_act_on_is_repeated(registry: RegistryDouble, status: int) -> None:
+    registry.fail_next(status, method="POST")
+    client, _ = _client(registry.url)
+
+    response = client.request("POST", "/github-acme/v1/metadata/services",
+                              json={"provider": "p", "name": "n", "description": "d"})
+
+    assert response.status_code == 200
+    assert client.requests_sent == 2
+    assert len(registry.services["github-acme"]) == 1
+
+
+def test_a_post_to_a_closed_port_is_repeated_because_nothing_was_sent() -> None:
+    client, _ = _client("http://127.0.0.1:9", budget=0.05)
+
+    with pytest.raises(TransientError, match=r"cannot connect \(ConnectionRefusedError"):
+        client.request("POST", "/x", json={})
+    assert client.requests_sent >= 2
