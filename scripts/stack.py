@@ -18,7 +18,10 @@ import argparse
 import json
 import os
 import runpy
+import shlex
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +58,7 @@ class StepLog:
 
     steps: list[Step] = field(default_factory=list)
     diagnostics: list[str] = field(default_factory=list)
+    policy_violations: list[str] = field(default_factory=list)
 
     def __call__(self, event: auto.EngineEvent) -> None:
         pre = event.resource_pre_event
@@ -65,6 +69,12 @@ class StepLog:
         diag = event.diagnostic_event
         if diag is not None and diag.severity in ("error", "warning"):
             self.diagnostics.append(f"{diag.severity}: {diag.message.strip()}")
+        policy = event.policy_event
+        if policy is not None:
+            where = policy.resource_urn.rsplit("::", 1)[-1] if policy.resource_urn else "stack"
+            self.policy_violations.append(
+                f"{policy.enforcement_level} {policy.policy_pack_name}/{policy.policy_name} on {where}: "
+                f"{policy.message.strip()}")
 
     def changed(self, include_providers: bool = False) -> list[Step]:
         """Steps that change something (not `same`, not a plain `refresh` read), excluding the stack itself."""
@@ -80,6 +90,35 @@ class StepLog:
                    if step.diffs or step.replace_keys else "")
             result.setdefault(step.op, []).append(f"{step.type}::{step.name}{why}")
         return {op: sorted(names) for op, names in sorted(result.items())}
+
+
+def policy_pack_path(policy_dir: Path, scratch: Path) -> str:
+    """What to pass to `--policy-pack` for a Python policy pack directory.
+
+    The engine starts a directory pack through the Python language host, which the offline toolchain lacks. It can
+    also start a pack given as an *executable*, as a binary analyzer plugin (pkg/resource/plugin/analyzer_plugin.go):
+    this writes a two-line launcher that runs the pack's own `__main__.py` with the pack's virtualenv, so the real
+    pulumi-policy SDK serves the analyzer protocol and the engine enforces it as usual. The pack's PulumiPolicy.yaml
+    is copied beside the launcher (the engine reads it from there). With a language host on PATH, the directory is
+    passed through unchanged.
+    """
+    policy_dir = policy_dir.resolve()
+    if shutil.which("pulumi-language-python") or not (policy_dir / "__main__.py").exists():
+        return str(policy_dir)
+    manifest = yaml.safe_load((policy_dir / "PulumiPolicy.yaml").read_text()) or {}
+    runtime = manifest.get("runtime")
+    venv = runtime.get("options", {}).get("virtualenv") if isinstance(runtime, dict) else None
+    # normpath, not resolve(): a venv's bin/python is a symlink, and following it would leave the venv.
+    python = Path(os.path.normpath(policy_dir / venv / "bin" / "python")) if venv else Path(sys.executable)
+    if not python.exists():
+        python = Path(sys.executable)
+    scratch.mkdir(parents=True, exist_ok=True)
+    launcher = scratch / policy_dir.name
+    run_pack = f'cd {shlex.quote(str(policy_dir))} && exec {shlex.quote(str(python))} -u __main__.py "$@"'
+    launcher.write_text(f"#!/bin/sh\n{run_pack}\n")
+    launcher.chmod(0o755)
+    shutil.copyfile(policy_dir / "PulumiPolicy.yaml", scratch / "PulumiPolicy.yaml")
+    return str(launcher)
 
 
 def project_name(work_dir: Path) -> str:
@@ -135,7 +174,7 @@ def run(action: str, stack: auto.Stack, expect_no_changes: bool = False, policy_
         else:
             raise StackError(f"unknown action {action!r}")
     except auto.CommandError as exc:
-        detail = "\n".join(log.diagnostics) or str(exc)
+        detail = "\n".join([*log.policy_violations, *log.diagnostics]) or str(exc)
         raise StackError(f"pulumi {action} failed:\n{detail}") from exc
     return log, result
 
@@ -159,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "outputs":
             print(json.dumps(outputs(stack), indent=2, sort_keys=True))
             return 0
-        log, _ = run(args.action, stack, args.expect_no_changes, args.policy_pack)
+        with tempfile.TemporaryDirectory(prefix="kc-policy-") as scratch:
+            packs = [policy_pack_path(Path(p), Path(scratch) / str(i)) for i, p in enumerate(args.policy_pack or [])]
+            log, _ = run(args.action, stack, args.expect_no_changes, packs or None)
     except StackError as exc:
         print(f"[stack] {exc}", file=sys.stderr)
         return 1
