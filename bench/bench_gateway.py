@@ -31,7 +31,7 @@ from pathlib import Path
 import uvloop
 
 REPO = Path(__file__).resolve().parents[1]
-SECRET = "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 - a throwaway key for loopback traffic
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

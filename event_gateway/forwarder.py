@@ -128,12 +128,12 @@ class Forwarder:
             self._ack_dirty.set()
 
     async def _ack_loop(self) -> None:
-        """Persist the ack at most every 50 ms: cheap under load; the window re-published after a crash stays small."""
+        """Persist the ack whenever it moved; writes coalesce by themselves while one is running, so under load
+        this costs one small file replace per batch and a SIGKILL re-publishes only the last few events."""
         while True:
             await self._ack_dirty.wait()
             self._ack_dirty.clear()
             await self.spool.acknowledge(self._acked)
-            await asyncio.sleep(0.05)
 
     async def _publish_until_done(self, event: Event) -> None:
         attempt = 0

@@ -162,7 +162,8 @@ class Settings:
             generic=GenericSettings(
                 auth=reader.enum("GENERIC_AUTH", GenericAuth, GenericAuth.HMAC) or GenericAuth.HMAC,
                 signature_header=reader.header("GENERIC_SIGNATURE_HEADER", GenericSettings.signature_header),
-                signature_prefix=reader.text("GENERIC_SIGNATURE_PREFIX", GenericSettings.signature_prefix) or "",
+                # set-but-empty is meaningful here: a bare hex signature without a prefix
+                signature_prefix=environ.get(f"{PREFIX}GENERIC_SIGNATURE_PREFIX", GenericSettings.signature_prefix),
                 event_header=reader.header("GENERIC_EVENT_HEADER", GenericSettings.event_header),
                 id_header=reader.header("GENERIC_ID_HEADER", GenericSettings.id_header),
             ),

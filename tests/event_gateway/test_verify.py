@@ -45,7 +45,8 @@ def test_github_bad_signatures(header: str | None, reason: str) -> None:
 def test_qualtrics_vector_from_connector_tools() -> None:
     """HMAC-SHA512 over the MSG field (vector in ../shared/docs/github-qualtrics.md section 5)."""
     digest = hmac.new(QUALTRICS_KEY.encode(), QUALTRICS_MSG.encode(), hashlib.sha512).hexdigest()
-    assert digest.startswith("c2c585a4") and digest.endswith("e5c598")
+    assert digest.startswith("c2c585a4")
+    assert digest.endswith("e5c598")
     verify_qualtrics_hmac(QUALTRICS_MSG, digest.upper(), [Secret(QUALTRICS_KEY)])
     with pytest.raises(SignatureError):
         verify_qualtrics_hmac(QUALTRICS_MSG, digest, [Secret("wrong")])
