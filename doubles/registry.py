@@ -15,16 +15,22 @@ Behaviour beyond the schema, as the real registry (K1 internal/externalapi, inte
 - ``api.credentials`` holds exactly one of ``basic`` | ``oauth`` | ``certificateGen`` (400 otherwise);
 - GET of one service shows credential values as ``********``.
 
+Standalone (e.g. to try the legacy backend by hand): ``python -m doubles.registry --port 8089`` prints the base URL
+to use as ``REGISTRAR_REGISTRY_URL``.
+
 Test hooks: :meth:`RegistryDouble.fail_next` answers the next requests with a given status (503, 429, ...) first;
 :attr:`RegistryDouble.calls` records ``(method, path, status)`` of every request, so tests count writes exactly.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import copy
 import json
 import os
 import re
+import signal
 import threading
 import time
 import uuid
@@ -64,7 +70,7 @@ class _Answer(Exception):
 class RegistryDouble:
     """The metadata API on 127.0.0.1; use as a context manager, read :attr:`url`."""
 
-    def __init__(self, spec_path: Path = SPEC_PATH) -> None:
+    def __init__(self, spec_path: Path = SPEC_PATH, port: int = 0) -> None:
         self._openapi = _contract(spec_path)
         self._lock = threading.Lock()
         self.services: dict[str, dict[str, dict[str, Any]]] = {}
@@ -75,7 +81,7 @@ class RegistryDouble:
         self.busy_seconds = 0.0
         """Time spent answering (mostly contract validation), so benchmarks can tell client from double."""
         self._faults: deque[tuple[str | None, int, str | None, str]] = deque()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="registry-double", daemon=True)
 
@@ -245,3 +251,20 @@ def _masked(details: dict[str, Any]) -> dict[str, Any]:
             if key in (credentials.get(kind) or {}):
                 credentials[kind][key] = MASK
     return shown
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the double on 127.0.0.1 until interrupted; prints the base URL (``REGISTRAR_REGISTRY_URL``)."""
+    parser = argparse.ArgumentParser(description="Loopback Kyma 1.x Application Registry metadata API double")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with RegistryDouble(port=args.port) as double:
+        print(double.url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 import requests
 
 from doubles.registry import MASK, RegistryDouble
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -118,3 +121,16 @@ def test_injected_faults_come_first_and_are_recorded(double: RegistryDouble) -> 
 
 def test_health(double: RegistryDouble) -> None:
     assert requests.get(f"{double.url}/acme/v1/health", timeout=5).status_code == 200
+
+
+def test_runs_standalone_and_stops_on_sigterm() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "doubles.registry"], stdout=subprocess.PIPE, text=True,
+                            cwd=REPO)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(f"{url}/acme/v1/metadata/services", timeout=5).json() == []
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
