@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from doubles.registry import RegistryDouble
 from registrar.bundle import load_bundle
 from registrar.errors import EXIT_PERMANENT, SpecError
 from tests.registrar.conftest import APP, EDMX, OPENAPI, SpecsDir, api_service, events_service, invoke, registry_env
+from tests.support.paths import SPECS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -154,3 +156,21 @@ def test_spec_error_lists_problems() -> None:
     error = SpecError(["a.yaml: x", "b.yaml: y"])
     assert error.problems == ["a.yaml: x", "b.yaml: y"]
     assert str(error) == "a.yaml: x; b.yaml: y"
+
+
+def test_configmap_volume_symlink_farm_is_read(tmp_path: Path) -> None:
+    """A ConfigMap volume: files are links into a timestamped dir through ``..data``, as kubelet writes them."""
+    source = SpecsDir(tmp_path / "source")
+    source.path.mkdir()
+    shutil.copy(SPECS / "github" / "asyncapi.yaml", source.path / "asyncapi.yaml")
+    source.file("openapi.yaml", OPENAPI).write(api_service("github-rest-api"), events_service())
+    mount = tmp_path / "mount"
+    stamped = mount / "..2026_11_28_00_00_00.123456789"
+    shutil.copytree(source.path, stamped)
+    (mount / "..data").symlink_to(stamped.name)
+    for name in ("registration.yaml", "openapi.yaml", "asyncapi.yaml"):
+        (mount / name).symlink_to(f"..data/{name}")
+
+    bundle = load_bundle(mount, application=APP)
+
+    assert set(bundle.documents) == {"openapi.yaml", "asyncapi.yaml"}
