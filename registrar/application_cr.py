@@ -87,16 +87,16 @@ class ApplicationCrBackend:
                                status=404) from exc
             raise
 
-    def _apply(self, current: dict[str, Any], plan: Plan) -> None:
+    def _apply(self, current: dict[str, Any], step: Plan) -> None:
         body = {
             "apiVersion": API_VERSION,
             "kind": "Application",
             "metadata": {
                 "name": self._application,
                 "resourceVersion": current.get("metadata", {}).get("resourceVersion"),
-                "annotations": plan.annotations,
+                "annotations": step.annotations,
             },
-            "spec": {"services": plan.services},
+            "spec": {"services": step.services},
         }
         self._client.request(
             "PATCH", self._path,
