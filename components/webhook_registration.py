@@ -80,11 +80,18 @@ class WebhookRegistrationProvider(ResourceProvider):
         return CheckResult(inputs, [CheckFailure(field, reason) for field, reason in spec.problems(inputs)])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """No change -> "none" (event order, name case, a trailing slash are not changes); a change -> "unknown".
+
+        Why "unknown" rather than "some": the Python dynamic-provider host cannot pass changed keys to the engine, and
+        on "unknown" the engine diffs old against new inputs itself and names the changed properties in the preview
+        (pkg/resource/deploy/step_generator.go ``diffResource``). Every change we detect is visible there, because
+        ``read`` records drift in the inputs. ``replaces`` and delete-before-replace are honoured either way.
+        """
         found = diff.changes(olds, news)
         replaces = sorted({c.field for c in found if c.kind == "replace"})
         # Delete first on replace: a new hook with the same payload URL would *adopt* the old one, and the old one's
         # delete would then remove the adopted hook.
-        return DiffResult(changes=bool(found), replaces=replaces, stables=[], delete_before_replace=True)
+        return DiffResult(changes=None if found else False, replaces=replaces, stables=[], delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         observed = registration.create(spec.parse(props))

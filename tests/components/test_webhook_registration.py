@@ -71,9 +71,12 @@ def test_diff_marks_identity_for_replacement_and_deletes_first(github: GitHubDou
     same = provider.diff("1", olds, inputs(github, gateway))
     assert same.changes is False
     moved = provider.diff("1", olds, inputs(github, gateway, target="octo/other", events=["push"]))
-    assert (moved.changes, moved.replaces, moved.delete_before_replace) == (True, ["target"], True)
+    # A change answers "unknown" so the engine names the changed inputs itself (see the provider's diff docstring).
+    assert (moved.changes, moved.replaces, moved.delete_before_replace) == (None, ["target"], True)
     preview = provider.diff("1", olds, inputs(github, gateway, url=UNKNOWN))
-    assert (preview.changes, preview.replaces) == (True, [])
+    assert (preview.changes, preview.replaces) == (None, [])
+    cosmetic = provider.diff("1", olds, inputs(github, gateway, events=["issues", "push"], target="Octo/Hello"))
+    assert cosmetic.changes is False
 
 
 def test_provider_lifecycle_with_refresh_drift_and_repair(github: GitHubDouble, gateway: Receiver) -> None:
@@ -94,7 +97,7 @@ def test_provider_lifecycle_with_refresh_drift_and_repair(github: GitHubDouble, 
     assert (read.outs["events"], read.inputs["active"], read.inputs["content_type"]) == (["star"], False, "form")
     assert "hook_id" not in read.inputs
     assert "insecure_ssl" not in read.inputs  # unchanged owned settings stay out of the inputs
-    assert provider.diff(created.id, read.outs, inputs(github, gateway)).changes is True
+    assert provider.diff(created.id, read.outs, inputs(github, gateway)).changes is None  # a change: engine names it
     updated = provider.update(created.id, read.outs, inputs(github, gateway))
     assert updated.outs is not None
     hook = admin(github.url, "GET", "hooks")[0]

@@ -83,8 +83,10 @@ def test_full_lifecycle_through_the_dynamic_provider_host(
     assert plain(read.inputs)["events"] == ["star"]
 
     diff = host.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=struct(refreshed), news=struct(inputs)))
-    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN  # the engine then diffs the inputs and names keys
     assert list(diff.replaces) == []
+    same = host.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=struct(state), news=struct(inputs)))
+    assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
 
     updated = host.Update(
         provider_pb2.UpdateRequest(id=created.id, urn=URN, olds=struct(refreshed), news=struct(inputs))
