@@ -22,7 +22,6 @@ import fcntl
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from scripts import procs
 from scripts.kubeapi import KubeApi, KubeApiError, KubeConfig, load_manifests, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,9 +88,6 @@ class Settings:
     def server(self) -> str:
         return f"https://127.0.0.1:{self.apiserver_port}"
 
-    def pid_file(self, name: str) -> Path:
-        return self.run_dir / f"{name}.pid"
-
     def log_file(self, name: str) -> Path:
         return self.run_dir / f"{name}.log"
 
@@ -129,16 +126,6 @@ def _binary(name: str) -> str:
     return found
 
 
-def _alive(pid_file: Path, expect: str) -> int | None:
-    """The recorded pid when that process still runs the expected binary (guards against pid reuse)."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
-    except (OSError, ValueError):
-        return None
-    return pid if Path(cmdline).name == expect else None
-
-
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -165,16 +152,6 @@ def _locked(settings: Settings) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _spawn(settings: Settings, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    """Start a daemon process in its own session, logging to the run dir; record its pid."""
-    log = settings.log_file(name).open("ab")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=settings.run_dir)
-    log.close()
-    settings.pid_file(name).write_text(f"{proc.pid}\n")
-    return proc
 
 
 def _prepare_files(settings: Settings) -> str:
@@ -270,8 +247,8 @@ def _install_namespaces(api: KubeApi, log: Log) -> None:
 
 
 def status(settings: Settings) -> Status:
-    etcd = _alive(settings.pid_file("etcd"), "etcd")
-    apiserver = _alive(settings.pid_file("kube-apiserver"), "kube-apiserver")
+    etcd = procs.alive(settings.run_dir, "etcd", "etcd")
+    apiserver = procs.alive(settings.run_dir, "kube-apiserver", "kube-apiserver")
     ready = False
     if apiserver and settings.kubeconfig.exists() and settings.ready_marker.exists():
         with KubeApi(KubeConfig.load(settings.kubeconfig), timeout=3) as api:
@@ -308,10 +285,10 @@ def _start(settings: Settings, timeout: float, log: Log) -> None:
     """Spawn etcd, then kube-apiserver; write the kubeconfig; install CRDs and namespaces."""
     started = time.monotonic()
     token = _prepare_files(settings)
-    etcd = _spawn(settings, "etcd", _etcd_argv(settings))
+    etcd = procs.spawn(settings.run_dir, "etcd", _etcd_argv(settings))
     log(f"etcd pid {etcd.pid} on 127.0.0.1:{settings.etcd_port}")
     _wait_process(settings, etcd, "etcd", lambda: _tcp_open(settings.etcd_port), timeout)
-    apiserver = _spawn(settings, "kube-apiserver", _apiserver_argv(settings))
+    apiserver = procs.spawn(settings.run_dir, "kube-apiserver", _apiserver_argv(settings))
     log(f"kube-apiserver pid {apiserver.pid} on {settings.server}")
     _wait_process(settings, apiserver, "kube-apiserver",
                   lambda: (settings.run_dir / "pki" / "apiserver.crt").exists() and _tcp_open(
@@ -331,8 +308,8 @@ def _wait_process(settings: Settings, proc: subprocess.Popen[bytes], name: str, 
 
     def check() -> bool:
         if proc.poll() is not None:
-            tail = settings.log_file(name).read_text(errors="replace").splitlines()[-15:]
-            raise ControlPlaneError(f"{name} exited during start-up; last log lines:\n" + "\n".join(tail))
+            raise ControlPlaneError(f"{name} exited during start-up; last log lines:\n"
+                                    + procs.log_tail(settings.run_dir, name))
         return predicate()
 
     try:
@@ -343,16 +320,7 @@ def _wait_process(settings: Settings, proc: subprocess.Popen[bytes], name: str, 
 
 def _stop_processes(settings: Settings, log: Log) -> None:
     for name in ("kube-apiserver", "etcd"):
-        pid = _alive(settings.pid_file(name), name)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while _alive(settings.pid_file(name), name) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(settings.pid_file(name), name):
-            os.kill(pid, signal.SIGKILL)
-        log(f"stopped {name} (pid {pid})")
+        procs.stop(settings.run_dir, name, name, log)
 
 
 def _wipe(settings: Settings) -> None:
