@@ -1,0 +1,132 @@
+"""The spool in-process: group commit, ordered reads, acknowledgement, torn-tail recovery, dedup across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from event_gateway.errors import SpoolFullError
+from event_gateway.records import Event, encode
+from event_gateway.spool import Appended, Position, Spool
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def event(number: int, size: int = 100) -> Event:
+    return Event(
+        id=f"id-{number}", type="push.v1", source="app", time="2026-01-01T00:00:00.000Z",
+        data=b'{"n": %d, "pad": "%s"}' % (number, b"x" * size), extensions={"nativeevent": "push"},
+    )
+
+
+def make(path: Path, **overrides: int) -> Spool:
+    options = {"segment_bytes": 1 << 20, "max_bytes": 1 << 30, "dedup_window": 1000, **overrides}
+    return Spool(path, **options)
+
+
+async def append_all(spool: Spool, numbers: range) -> list[Appended]:
+    return list(await asyncio.gather(*(spool.append(event(n)) for n in numbers)))
+
+
+async def read_all(spool: Spool, start: Position | None = None) -> list[tuple[Event, Position]]:
+    out: list[tuple[Event, Position]] = []
+    cursor = start or spool.ack_position
+    while True:
+        batch, cursor = await spool.read(cursor, 1000)
+        if not batch:
+            return out
+        out.extend(batch)
+
+
+def test_concurrent_appends_are_group_committed_and_read_in_order(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        assert await append_all(spool, range(200)) == [Appended.ACCEPTED] * 200
+        assert spool.backlog == 200
+        records = await read_all(spool)
+        assert [e.id for e, _ in records] == [f"id-{n}" for n in range(200)]
+        assert records[7][0] == event(7)
+        await spool.acknowledge(records[99][1])
+        await spool.close()
+        reopened = make(tmp_path)
+        assert reopened.open().backlog == 100
+        rest = await read_all(reopened)
+        assert [e.id for e, _ in rest] == [f"id-{n}" for n in range(100, 200)]
+        assert await reopened.append(event(5)) is Appended.DUPLICATE  # known across the restart
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("damage", ["torn", "corrupt"])
+def test_torn_or_corrupt_tail_is_truncated(tmp_path: Path, damage: str) -> None:
+    """What SIGKILL or a power cut leaves at the end of the last segment is detected (length/CRC) and cut off."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        await append_all(spool, range(3))
+        await spool.close()
+        (segment,) = (tmp_path / "segments").glob("*.seg")
+        whole = encode(event(3))
+        tail = whole[: len(whole) // 2] if damage == "torn" else whole[:-1] + bytes([whole[-1] ^ 0xFF])
+        with segment.open("ab") as handle:
+            handle.write(tail)
+        recovered = make(tmp_path)
+        report = recovered.open()
+        assert report.truncated_bytes == len(tail)
+        assert report.backlog == 3
+        assert await recovered.append(event(3)) is Appended.ACCEPTED  # the torn one was never acknowledged
+        assert [e.id for e, _ in await read_all(recovered)] == ["id-0", "id-1", "id-2", "id-3"]
+        await recovered.close()
+
+    asyncio.run(scenario())
+
+
+def test_retired_segments_keep_their_ids_in_the_dedup_log(tmp_path: Path) -> None:
+    """Acknowledged segments are deleted, their ids move to dedup.log; the window is bounded."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path, segment_bytes=64 * 1024, dedup_window=300)
+        spool.open()
+        for start in range(0, 400, 50):
+            await append_all(spool, range(start, start + 50))
+        records = await read_all(spool)
+        assert len(list((tmp_path / "segments").glob("*.seg"))) > 1
+        await spool.acknowledge(records[-1][1])
+        await spool.close()
+        assert len(list((tmp_path / "segments").glob("*.seg"))) == 1
+        reopened = make(tmp_path, segment_bytes=64 * 1024, dedup_window=300)
+        assert reopened.open().backlog == 0
+        assert await reopened.append(event(399)) is Appended.DUPLICATE
+        assert await reopened.append(event(150)) is Appended.DUPLICATE
+        assert await reopened.append(event(0)) is Appended.ACCEPTED  # older than the 300-id window
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_quota_refuses_with_spool_full(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spool = make(tmp_path, max_bytes=64 * 1024)
+        spool.open()
+        accepted = 0
+        refused: SpoolFullError | None = None
+        for number in range(1000):
+            try:
+                await spool.append(event(number, size=1000))
+            except SpoolFullError as exc:
+                refused = exc
+                break
+            accepted += 1
+        assert refused is not None
+        assert 50 < accepted < 64
+        assert spool.full
+        assert spool.backlog == accepted
+        assert await spool.append(event(0)) is Appended.DUPLICATE  # refusing new ones never forgets old ones
+        await spool.close()
+
+    asyncio.run(scenario())
