@@ -121,6 +121,20 @@ def policy_pack_path(policy_dir: Path, scratch: Path) -> str:
     return str(launcher)
 
 
+def scratch_project(work_dir: Path, repo: Path = REPO) -> Path:
+    """A project directory outside the clone for throwaway stacks (e2e, benchmarks): the repo's Pulumi.yaml with
+    its virtualenv made absolute (the engine resolves it against this directory for the dynamic-provider shim).
+    Stack config files then land here, not in the clone; the program still runs from `repo`."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    project = yaml.safe_load((repo / "Pulumi.yaml").read_text())
+    runtime = project.setdefault("runtime", {})
+    if isinstance(runtime, str):
+        runtime = project["runtime"] = {"name": runtime}
+    runtime.setdefault("options", {})["virtualenv"] = str(repo / ".venv")
+    (work_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    return work_dir
+
+
 def project_name(work_dir: Path) -> str:
     doc = yaml.safe_load((work_dir / "Pulumi.yaml").read_text())
     return str(doc["name"])

@@ -1,9 +1,8 @@
 """A throwaway Pulumi project directory for one e2e stack: the repo's program, its own config and state.
 
 The e2e stacks must not write into the clone (no Pulumi.<stack>.yaml left behind), so each gets a temp directory
-with a copy of the repo's Pulumi.yaml (virtualenv made absolute, since the engine resolves it against this
-directory for the dynamic-provider shim) and its own stack config file, written through the Automation API the
-way `pulumi config set [--secret] --path` writes it. The program itself runs from the repo (scripts/stack.py).
+(scripts.stack.scratch_project) and its own stack config file, written through the Automation API the way
+`pulumi config set [--secret] --path` writes it. The program itself runs from the repo (scripts/stack.py).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi import automation as auto
 
 from scripts import stack as driver
@@ -46,12 +44,7 @@ def _text(value: Any) -> str:
 def make_project(root: Path, stack_name: str, state_dir: Path, kubeconfig: Path | None,
                  program: Path = REPO / "__main__.py") -> Project:
     """Create the temp project for `stack_name` under `root` and select (create) the stack."""
-    work_dir = root / stack_name
-    work_dir.mkdir(parents=True, exist_ok=True)
-    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-    options = project.setdefault("runtime", {}).setdefault("options", {})
-    options["virtualenv"] = str(REPO / ".venv")
-    (work_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    work_dir = driver.scratch_project(root / stack_name)
     env = {
         "PULUMI_BACKEND_URL": f"file://{state_dir}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
