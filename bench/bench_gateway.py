@@ -196,7 +196,8 @@ def main() -> None:
             print(f"closed loop: {args.connections} connections, {args.seconds:.0f} s, {len(body)} B signed payloads")
             print(f"  accepted {len(closed) / elapsed:,.0f} deliveries/s; p50 {percentile(closed, .5):.2f} ms, "
                   f"p99 {percentile(closed, .99):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%"
-                  f" of one core; RSS {rss / 1024:.1f} MiB")
+                  f" of one core ({1e6 * (cpu1 - cpu0) / max(1, len(closed)):.0f} us CPU per delivery, publishing"
+                  f" included); RSS {rss / 1024:.1f} MiB")
             print(f"  (same machine: publisher double CPU {100 * (others1[0] - others0[0]) / (wall1 - wall0):.0f}%,"
                   f" load generator CPU {100 * (others1[1] - others0[1]) / (wall1 - wall0):.0f}%;"
                   f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
