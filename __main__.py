@@ -62,6 +62,7 @@ def tune_gc() -> None:
     the stack and evaluation turns superlinear. Freezing what exists after imports and collecting less often cut
     evaluation time by about a quarter at 50 connectors (bench/bench_program.py; figures in the README).
     """
+    gc.collect()  # garbage that exists now would be frozen forever, so collect it first (a few ms, once)
     gc.freeze()
     gc.set_threshold(10_000, 50, 50)
 
