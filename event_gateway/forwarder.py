@@ -94,7 +94,12 @@ class Forwarder:
         slots = asyncio.Semaphore(self.concurrency)
         cursor = self.spool.ack_position
         while True:
-            batch, cursor_after = await self.spool.read(cursor, max_records=max(64, self.concurrency * 4))
+            try:
+                batch, cursor_after = await self.spool.read(cursor, max_records=max(64, self.concurrency * 4))
+            except Exception:  # a spool read must never kill the forwarder: the backlog would grow unseen
+                LOG.exception("reading the spool at %s failed; retrying in 1 s", cursor)
+                await asyncio.sleep(1.0)
+                continue
             if not batch:
                 seen = cursor_after
                 cursor = cursor_after
@@ -162,6 +167,11 @@ class Forwarder:
             except PermanentPublishError as exc:
                 self._dead_letter(event, exc)
                 return
+            except Exception:  # a bug here must not wedge the in-order ack: log it and retry like a failure
+                attempt += 1
+                LOG.exception("unexpected error publishing %s (attempt %d); retrying", event.id, attempt)
+                await asyncio.sleep(min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30)))
+                continue
             self.metrics.publish_latency.observe(time.perf_counter() - started)
             self.metrics.published.inc()
             self.health.consecutive_failures = 0

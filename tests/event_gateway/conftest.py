@@ -13,12 +13,22 @@ from tests.event_gateway.harness import Gateway, PublisherDouble
 GatewayFactory = Callable[..., Gateway]
 
 
-@pytest.fixture
-def publisher(tmp_path: Path) -> Iterator[PublisherDouble]:
-    double = PublisherDouble(tmp_path)
+@pytest.fixture(scope="module")
+def shared_publisher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherDouble]:
+    """One double per test module (starting processes is most of these tests' time)."""
+    double = PublisherDouble(tmp_path_factory.mktemp("publisher"))
     double.start()
     yield double
     double.stop()
+
+
+@pytest.fixture
+def publisher(shared_publisher: PublisherDouble) -> PublisherDouble:
+    """The module's double, running (a test may have stopped it), with no events and no injected failures."""
+    if not shared_publisher.alive():
+        shared_publisher.start()
+    shared_publisher.reset()
+    return shared_publisher
 
 
 @pytest.fixture

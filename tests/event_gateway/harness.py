@@ -117,6 +117,10 @@ class PublisherDouble(Process):
         result: list[dict[str, Any]] = answer.json()
         return result
 
+    def reset(self) -> None:
+        requests.delete(f"{self.url}/events", timeout=5).raise_for_status()
+        self.control(reject_types=[], fail_next=0)
+
     def control(self, **settings: Any) -> None:
         requests.post(f"{self.url}/control", json=settings, timeout=5).raise_for_status()
 
