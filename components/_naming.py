@@ -7,17 +7,14 @@ position in the config list), so adding or removing another connector leaves thi
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from config.validate import application_type
 
-__all__ = ["PKG", "application_type", "child", "labels", "slug", "token"]
+__all__ = ["PKG", "application_type", "child", "labels", "token"]
 
 PKG: Final[str] = "kyma-connectors"
 """Package part of every component type token (``kyma-connectors:index:<Type>``); equals the project name."""
-
-_NON_ALNUM: Final[re.Pattern[str]] = re.compile(r"[^a-z0-9]+")
 
 
 def token(type_name: str) -> str:
@@ -28,11 +25,6 @@ def token(type_name: str) -> str:
 def child(prefix: str, role: str) -> str:
     """Logical (and Kubernetes) name of a child: ``<prefix>-<role>``."""
     return f"{prefix}-{role}"
-
-
-def slug(value: str) -> str:
-    """A DNS-label-safe form of a free value (``acme/Widgets`` -> ``acme-widgets``) for names derived from targets."""
-    return _NON_ALNUM.sub("-", value.lower()).strip("-")
 
 
 def labels(connector: str, component: str) -> dict[str, str]:

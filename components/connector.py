@@ -32,7 +32,7 @@ import yaml
 
 import registration
 from catalog import SPECS_DIR, Catalog, load_catalog
-from components._naming import child, slug, token
+from components._naming import child, token
 from components.connector_secrets import (
     WEBHOOK_SECRET_KEY,
     ConnectorSecrets,
@@ -286,8 +286,17 @@ def _replicas(connector: ConnectorSettings) -> dict[str, Any]:
 
 
 def target_role(target: str) -> str:
-    """Stable name suffix of a target's webhook: ``hook-acme-widgets``, ``hook-org-acme``, ``hook`` (Qualtrics)."""
-    return f"hook-{slug(target)}" if target else "hook"
+    """Name suffix of a target's webhook: ``hook-acme.widgets``, ``hook-org-acme``, ``hook`` (Qualtrics).
+
+    One-to-one on distinct targets: GitHub owners never contain ``.``, so ``owner/repo`` -> ``owner.repo`` cannot
+    meet another repository or an ``org:`` target; lowercase because GitHub names are case-insensitive (editing the
+    case in config must not replace the hook).
+    """
+    if not target:
+        return "hook"
+    if target.startswith("org:"):
+        return f"hook-org-{target.removeprefix('org:').lower()}"
+    return f"hook-{target.lower().replace('/', '.')}"
 
 
 def _target_key(target: str) -> str:

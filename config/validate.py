@@ -207,6 +207,15 @@ def _github(where: str, connector: Mapping[str, Any], problems: list[Problem]) -
     targets = isinstance(github, dict) and (github.get("repositories") or github.get("organization"))
     if not targets:
         problems.append(Problem(f"{where}.github", "set repositories and/or organization: where the webhooks go"))
+    repositories = github.get("repositories") if isinstance(github, dict) else None
+    seen: dict[str, int] = {}
+    for index, repository in enumerate(repositories if isinstance(repositories, list) else []):
+        key = repository.lower() if isinstance(repository, str) else None
+        if key in seen:
+            problems.append(Problem(f"{where}.github.repositories[{index}]", f'"{repository}" is repositories'
+                                    f"[{seen[key]}] again (GitHub names are case-insensitive)"))
+        elif key is not None:
+            seen[key] = index
     url = connector.get("apiUrl")
     if isinstance(url, str):
         reason = github_api_url_problem(url)

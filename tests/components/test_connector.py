@@ -58,8 +58,8 @@ def test_graph_kinds_names_and_parents(mock_stack: Any) -> None:
         ("KymaApplication", "github-acme-application"),
         ("RegistrationJob", "github-acme-registrar"),
         ("EventGateway", "github-acme-gateway"),
-        ("WebhookRegistration", "github-acme-hook-acme-widgets"),
-        ("WebhookRegistration", "github-acme-hook-acme-gadgets"),
+        ("WebhookRegistration", "github-acme-hook-acme.widgets"),
+        ("WebhookRegistration", "github-acme-hook-acme.gadgets"),
         ("WebhookRegistration", "github-acme-hook-org-acme"),
     }
     for registration in stack.children(top):
@@ -192,7 +192,7 @@ def test_outputs(mock_stack: Any) -> None:
         "http://central-application-gateway.kyma-system:8080/github-acme/"
         "github-rest-api-repositories-issues-pull-requests"
     ]
-    hook = stack.one(HOOK, "github-acme-hook-acme-widgets")
+    hook = stack.one(HOOK, "github-acme-hook-acme.widgets")
     assert hook.inputs["events"] == list(settings.connectors[0].events or ())
     assert hook.inputs["url"] == stack.resolve(connector.webhook_url)
 
@@ -262,6 +262,15 @@ def test_a_spec_change_changes_only_the_registration_job_name(mock_stack: Any, m
 def _without_name(inputs: dict[str, Any]) -> dict[str, Any]:
     metadata = {k: v for k, v in inputs["metadata"].items() if k != "name"}
     return {**inputs, "metadata": metadata}
+
+
+@pytest.mark.parametrize(("targets", "roles"), [
+    (["a/b-c", "a-b/c", "org:a-b-c"], ["hook-a.b-c", "hook-a-b.c", "hook-org-a-b-c"]),
+    (["Acme/My.Repo", "acme/my-repo", ""], ["hook-acme.my.repo", "hook-acme.my-repo", "hook"]),
+])
+def test_webhook_names_are_distinct_per_target(targets: list[str], roles: list[str]) -> None:
+    """Targets that differ give hook names that differ (GitHub owners have no '.', so '/' -> '.' cannot collide)."""
+    assert [connector_module.target_role(t) for t in targets] == roles
 
 
 def test_settings_pass_through_unchanged() -> None:

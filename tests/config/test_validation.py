@@ -40,6 +40,9 @@ def _set(path: str, value: Any) -> Callable[[Raw], None]:
 CASES: list[tuple[str, list[Callable[[Raw], None]], str]] = [
     ("repository format", [_set("connectors[0].github.repositories[0]", "acme")],
      'connectors[0].github.repositories[0]: expected "owner/repo", got "acme"'),
+    ("same repository in another case", [_set("connectors[0].github.repositories[1]", "ACME/Widgets")],
+     'connectors[0].github.repositories[1]: "ACME/Widgets" is repositories[0] again '
+     "(GitHub names are case-insensitive)"),
     ("missing required key", [_set("clusterDomain", ...)], "clusterDomain: required"),
     ("unknown key", [_set("connectors[1].repo", "x")], "connectors[1].repo: unknown key (expected one of: apiUrl,"),
     ("wrong type", [_set("createNamespace", "yes")], "createNamespace: expected a boolean (true/false), got a string"),
