@@ -145,6 +145,7 @@ def semantic_problems(raw: Mapping[str, Any], *, secret_keys: frozenset[str] = f
         return []
     problems: list[Problem] = []
     _unique_names(connectors, problems)
+    _unique_hosts(connectors, problems)
     for index, connector in enumerate(connectors):
         if isinstance(connector, dict):
             _connector_problems(f"connectors[{index}]", connector, problems)
@@ -172,6 +173,21 @@ def _unique_names(connectors: list[Any], problems: list[Problem]) -> None:
                                     f'"{name}" and "{other}" (connectors[{cleaned[clean]}]) both become the Kyma '
                                     f'eventing name "{clean}"; rename one'))
         cleaned.setdefault(clean, index)
+
+
+def _unique_hosts(connectors: list[Any], problems: list[Problem]) -> None:
+    """Two APIRules cannot serve one host: explicit ``gateway.host`` values must differ from every other's host."""
+    hosts: dict[str, int] = {}
+    for index, connector in enumerate(connectors):
+        if not isinstance(connector, dict) or not isinstance(connector.get("name"), str):
+            continue
+        gateway = connector.get("gateway")
+        host = gateway.get("host") if isinstance(gateway, dict) else None
+        effective = host if isinstance(host, str) else f"{connector['name']}-webhook"
+        if effective in hosts and isinstance(host, str):
+            problems.append(Problem(f"connectors[{index}].gateway.host",
+                                    f'"{host}" is already the webhook host of connectors[{hosts[effective]}]'))
+        hosts.setdefault(effective, index)
 
 
 def _connector_problems(where: str, connector: Mapping[str, Any], problems: list[Problem]) -> None:
