@@ -176,18 +176,20 @@ def _unique_names(connectors: list[Any], problems: list[Problem]) -> None:
 
 
 def _unique_hosts(connectors: list[Any], problems: list[Problem]) -> None:
-    """Two APIRules cannot serve one host: explicit ``gateway.host`` values must differ from every other's host."""
-    hosts: dict[str, int] = {}
+    """Two APIRules cannot serve one host: an explicit ``gateway.host`` must differ from every other's host."""
+    entries: list[tuple[int, str, bool]] = []
     for index, connector in enumerate(connectors):
         if not isinstance(connector, dict) or not isinstance(connector.get("name"), str):
             continue
         gateway = connector.get("gateway")
         host = gateway.get("host") if isinstance(gateway, dict) else None
-        effective = host if isinstance(host, str) else f"{connector['name']}-webhook"
-        if effective in hosts and isinstance(host, str):
+        explicit = isinstance(host, str)
+        entries.append((index, host if explicit else f"{connector['name']}-webhook", explicit))
+    for index, host, explicit in entries:
+        others = [other for other, other_host, _ in entries if other_host == host and other != index]
+        if explicit and others:
             problems.append(Problem(f"connectors[{index}].gateway.host",
-                                    f'"{host}" is already the webhook host of connectors[{hosts[effective]}]'))
-        hosts.setdefault(effective, index)
+                                    f'"{host}" is also the webhook host of connectors[{others[0]}]'))
 
 
 def _connector_problems(where: str, connector: Mapping[str, Any], problems: list[Problem]) -> None:

@@ -44,7 +44,9 @@ CASES: list[tuple[str, list[Callable[[Raw], None]], str]] = [
      'connectors[0].github.repositories[1]: "ACME/Widgets" is repositories[0] again '
      "(GitHub names are case-insensitive)"),
     ("webhook host taken", [_set("connectors[1].gateway.host", "github-acme-webhook")],
-     'connectors[1].gateway.host: "github-acme-webhook" is already the webhook host of connectors[0]'),
+     'connectors[1].gateway.host: "github-acme-webhook" is also the webhook host of connectors[0]'),
+    ("webhook host of a later connector", [_set("connectors[0].gateway", {"host": "qualtrics-surveys-webhook"})],
+     'connectors[0].gateway.host: "qualtrics-surveys-webhook" is also the webhook host of connectors[1]'),
     ("missing required key", [_set("clusterDomain", ...)], "clusterDomain: required"),
     ("unknown key", [_set("connectors[1].repo", "x")], "connectors[1].repo: unknown key (expected one of: apiUrl,"),
     ("wrong type", [_set("createNamespace", "yes")], "createNamespace: expected a boolean (true/false), got a string"),
