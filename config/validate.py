@@ -183,8 +183,10 @@ def _unique_hosts(connectors: list[Any], problems: list[Problem]) -> None:
             continue
         gateway = connector.get("gateway")
         host = gateway.get("host") if isinstance(gateway, dict) else None
-        explicit = isinstance(host, str)
-        entries.append((index, host if explicit else f"{connector['name']}-webhook", explicit))
+        if isinstance(host, str):
+            entries.append((index, host, True))
+        else:
+            entries.append((index, f"{connector['name']}-webhook", False))
     for index, host, explicit in entries:
         others = [other for other, other_host, _ in entries if other_host == host and other != index]
         if explicit and others:
