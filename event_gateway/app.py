@@ -185,6 +185,7 @@ class GatewayApp:
         elif path == "/healthz":
             await _respond(send, 200, {"status": "ok"})
         else:
+            await self.spool.recheck()
             ready = self.started and self.spool.healthy and not self.spool.full
             health = self.forwarder.health
             report = {

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,9 @@ from event_gateway.records import FRAME, Event, RecordError, check_frame, decode
 LOG = logging.getLogger(__name__)
 FULL_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 READ_CHUNK: Final[int] = 256 * 1024
+PROBE_INTERVAL: Final[float] = 5.0
+PROBE_HEADROOM: Final[int] = 1024 * 1024
+"""Free space (and quota room) a probe wants before the spool counts as writable again."""
 
 
 class Position(NamedTuple):
@@ -71,6 +75,7 @@ class Spool:
         self.healthy = True
         """False after a failed write until the next successful one (``/readyz``)."""
         self.full = False
+        self._failed_at = 0.0
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="spool-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
         self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="spool-housekeeping")
@@ -168,6 +173,7 @@ class Spool:
                 except SpoolError as exc:
                     self.healthy = False
                     self.full = isinstance(exc, SpoolFullError)
+                    self._failed_at = time.monotonic()
                     for future in futures:
                         future.set_exception(type(exc)(str(exc)))
                         future.exception()  # retrieved here: waiters that went away must not warn
@@ -185,9 +191,7 @@ class Spool:
     def _write(self, records: list[bytes]) -> Position:
         """Writer thread: append one batch and fdatasync it; undo a partial write on failure."""
         blob = b"".join(records)
-        with self._lock:
-            total = self._total_bytes
-        if total + len(blob) > self.max_bytes:
+        if self._unpublished_bytes() + len(blob) > self.max_bytes:
             raise SpoolFullError("spool quota reached (GATEWAY_SPOOL_MAX_BYTES)")
         if self._fd < 0 or (self._size > 0 and self._size + len(blob) > self.segment_bytes):
             self._rotate()
@@ -207,6 +211,41 @@ class Spool:
             self._total_bytes += len(blob)
             self._segment_sizes[self._segment] = self._size
         return Position(self._segment, self._size)
+
+    def _unpublished_bytes(self) -> int:
+        """Bytes not yet acknowledged: what the quota limits (published bytes go when their segment is retired)."""
+        ack = self._ack
+        with self._lock:
+            retained = sum(size for number, size in self._segment_sizes.items() if number < ack.segment)
+            return self._total_bytes - retained - ack.offset
+
+    async def recheck(self) -> None:
+        """After a failed write, probe (at most every ``PROBE_INTERVAL`` s) whether the spool can take writes again.
+
+        Without this a pod made unready by a full disk would never get the traffic whose success makes it ready.
+        """
+        if (self.healthy and not self.full) or time.monotonic() - self._failed_at < PROBE_INTERVAL:
+            return
+        self._failed_at = time.monotonic()
+        if await asyncio.get_running_loop().run_in_executor(self._housekeeper, self._probe):
+            self.healthy, self.full = True, False
+
+    def _probe(self) -> bool:
+        if self._unpublished_bytes() + min(PROBE_HEADROOM, self.max_bytes // 10) > self.max_bytes:
+            return False
+        try:
+            stats = os.statvfs(self.directory)
+            if stats.f_bavail * stats.f_frsize < PROBE_HEADROOM:
+                return False
+            probe = self.directory / "probe"
+            with open(probe, "wb") as handle:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+                os.fsync(handle.fileno())
+            probe.unlink()
+        except OSError:
+            return False
+        return True
 
     def _undo(self, start: int) -> None:
         try:

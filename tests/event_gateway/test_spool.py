@@ -9,6 +9,7 @@ import pytest
 
 from event_gateway.errors import SpoolFullError
 from event_gateway.records import Event, encode
+from event_gateway import spool as spool_module
 from event_gateway.spool import Appended, Position, Spool
 
 pytestmark = pytest.mark.timeout(30)
@@ -109,7 +110,8 @@ def test_retired_segments_keep_their_ids_in_the_dedup_log(tmp_path: Path) -> Non
     asyncio.run(scenario())
 
 
-def test_quota_refuses_with_spool_full(tmp_path: Path) -> None:
+def test_quota_refuses_with_spool_full_until_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the quota: SpoolFullError (503); once the forwarder acknowledged, a readiness probe clears it."""
     async def scenario() -> None:
         spool = make(tmp_path, max_bytes=64 * 1024)
         spool.open()
@@ -127,6 +129,15 @@ def test_quota_refuses_with_spool_full(tmp_path: Path) -> None:
         assert spool.full
         assert spool.backlog == accepted
         assert await spool.append(event(0)) is Appended.DUPLICATE  # refusing new ones never forgets old ones
+        await spool.recheck()
+        assert spool.full  # still full, and probed at most every PROBE_INTERVAL seconds
+        records = await read_all(spool)
+        await spool.acknowledge(records[-1][1])  # the forwarder caught up: the quota counts unpublished bytes
+        monkeypatch.setattr(spool_module, "PROBE_INTERVAL", 0.0)
+        await spool.recheck()
+        assert not spool.full
+        assert spool.healthy
+        assert await spool.append(event(5000, size=1000)) is Appended.ACCEPTED
         await spool.close()
 
     asyncio.run(scenario())
