@@ -99,6 +99,10 @@ class GatewayApp:
     async def shutdown(self) -> None:
         """Runs after the server stopped taking requests and finished (or timed out) the in-flight ones."""
         self.started = False
+        if self.spool.backlog and self.settings.shutdown_drain_seconds > 0:
+            LOG.info("draining %d event(s) before exit (up to %.0f s)", self.spool.backlog,
+                     self.settings.shutdown_drain_seconds)
+            await self.forwarder.drain(self.settings.shutdown_drain_seconds)
         await self.forwarder.stop()
         await self.spool.close()
         await self.forwarder.publisher.close()

@@ -79,6 +79,13 @@ class Forwarder:
         self._task = asyncio.create_task(self._run(), name="forwarder")
         self._ack_task = asyncio.create_task(self._ack_loop(), name="forwarder-ack")
 
+    async def drain(self, timeout: float) -> bool:
+        """Keep publishing until the backlog is empty or ``timeout`` passed; True when empty."""
+        deadline = time.monotonic() + timeout
+        while self.spool.backlog > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return self.spool.backlog == 0
+
     async def stop(self) -> None:
         """Cancel in-flight publishes (they will be re-published after restart) and persist the final ack."""
         for task in (self._task, *self._tasks):

@@ -119,6 +119,9 @@ class Settings:
     retry_max_seconds: float = 30.0
     shutdown_grace_seconds: float = 20.0
     """How long SIGTERM waits for in-flight requests; keep below the pod's terminationGracePeriodSeconds."""
+    shutdown_drain_seconds: float = 10.0
+    """After the last request on SIGTERM, how long to keep publishing the backlog (a pod's emptyDir spool goes away
+    with the pod); 0 disables."""
     log_level: str = "info"
     generic: GenericSettings = field(default_factory=GenericSettings)
 
@@ -158,6 +161,7 @@ class Settings:
             retry_initial_seconds=reader.number("RETRY_INITIAL_SECONDS", cls.retry_initial_seconds),
             retry_max_seconds=reader.number("RETRY_MAX_SECONDS", cls.retry_max_seconds),
             shutdown_grace_seconds=reader.number("SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
+            shutdown_drain_seconds=reader.number("SHUTDOWN_DRAIN_SECONDS", cls.shutdown_drain_seconds, zero=True),
             log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             generic=GenericSettings(
                 auth=reader.enum("GENERIC_AUTH", GenericAuth, GenericAuth.HMAC) or GenericAuth.HMAC,
@@ -234,7 +238,7 @@ class _Reader:
             return default
         return value
 
-    def number(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float, *, zero: bool = False) -> float:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -242,8 +246,8 @@ class _Reader:
             value = float(raw)
         except ValueError:
             value = -1.0
-        if not 0 < value < 86_400:
-            self._bad(name, "a number of seconds in (0, 86400)", raw)
+        if not (value >= 0 if zero else value > 0) or value >= 86_400:
+            self._bad(name, f"a number of seconds in {'[' if zero else '('}0, 86400)", raw)
             return default
         return value
 

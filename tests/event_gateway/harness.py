@@ -148,6 +148,7 @@ class Gateway(Process):
             "GATEWAY_RETRY_INITIAL_SECONDS": "0.05",
             "GATEWAY_RETRY_MAX_SECONDS": "0.5",
             "GATEWAY_SHUTDOWN_GRACE_SECONDS": "5",
+            "GATEWAY_SHUTDOWN_DRAIN_SECONDS": "3",
             **settings,
         }
         super().__init__([sys.executable, "-m", "event_gateway"], env, workdir / "gateway.log", **popen)
