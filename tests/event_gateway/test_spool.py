@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from event_gateway import spool as spool_module
 from event_gateway.errors import SpoolFullError
 from event_gateway.records import Event, encode
-from event_gateway import spool as spool_module
 from event_gateway.spool import Appended, Position, Spool
 
 pytestmark = pytest.mark.timeout(30)
@@ -135,8 +135,7 @@ def test_quota_refuses_with_spool_full_until_published(tmp_path: Path, monkeypat
         await spool.acknowledge(records[-1][1])  # the forwarder caught up: the quota counts unpublished bytes
         monkeypatch.setattr(spool_module, "PROBE_INTERVAL", 0.0)
         await spool.recheck()
-        assert not spool.full
-        assert spool.healthy
+        assert (spool.full, spool.healthy) == (False, True)
         assert await spool.append(event(5000, size=1000)) is Appended.ACCEPTED
         await spool.close()
 
