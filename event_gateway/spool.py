@@ -106,8 +106,8 @@ class Spool:
         numbers = sorted(int(p.stem) for p in self.segments_dir.glob("*.seg") if p.stem.isdigit())
         truncated = 0
         for number in numbers:
-            if number < self._ack.segment:
-                self._retire(number)
+            if number < self._ack.segment:  # published before the restart, deletion was cut short
+                self.window.extend(self._retire(number))
                 continue
             ids, size, cut = self._scan(number)
             truncated += cut
@@ -336,7 +336,7 @@ class Spool:
         for number in finished:
             self._retire(number)
 
-    def _retire(self, number: int) -> None:
+    def _retire(self, number: int) -> list[str]:
         """Delete a finished segment after persisting its ids to the dedup log (so dedup outlives the segment)."""
         ids, _size, _cut = self._scan(number, truncate=False)
         self.dedup_log.append(ids)
@@ -344,6 +344,7 @@ class Spool:
             self._total_bytes -= self._segment_sizes.pop(number, 0)
         with contextlib.suppress(FileNotFoundError):
             self._path(number).unlink()
+        return ids
 
     # --- recovery helpers --------------------------------------------------------------------------------------
     def _scan(self, number: int, *, truncate: bool = True) -> tuple[list[str], int, int]:

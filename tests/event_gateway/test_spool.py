@@ -140,3 +140,29 @@ def test_quota_refuses_with_spool_full_until_published(tmp_path: Path, monkeypat
         await spool.close()
 
     asyncio.run(scenario())
+
+
+def test_segment_left_behind_by_an_interrupted_retire_is_retired_at_start(tmp_path: Path) -> None:
+    """Killed after the ack moved past a segment but before its ids reached dedup.log: startup finishes the job."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path, segment_bytes=64 * 1024)
+        spool.open()
+        for start in range(0, 400, 50):
+            await append_all(spool, range(start, start + 50))
+        first = min((tmp_path / "segments").glob("*.seg"))
+        saved = first.read_bytes()
+        records = await read_all(spool)
+        await spool.acknowledge(records[-1][1])
+        await spool.close()
+        assert not first.exists()
+        first.write_bytes(saved)  # the deletion "did not happen"
+        (tmp_path / "dedup.log").write_bytes(b"")  # nor did the dedup.log append
+        reopened = make(tmp_path, segment_bytes=64 * 1024)
+        assert reopened.open().backlog == 0
+        assert not first.exists()
+        assert await reopened.append(event(0)) is Appended.DUPLICATE
+        assert b"id-0\n" in (tmp_path / "dedup.log").read_bytes()
+        await reopened.close()
+
+    asyncio.run(scenario())
