@@ -156,6 +156,28 @@ def get_json(url: str) -> object:
         return json.loads(response.read())
 
 
+def handling_buckets(base: str) -> list[tuple[float, float]]:
+    """Cumulative (upper bound, count) pairs of the gateway's own request-to-ack histogram."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=30) as response:  # noqa: S310 - loopback only
+        text = response.read().decode()
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("event_gateway_delivery_handling_seconds_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.rsplit(" ", 1)[1])))
+    return buckets
+
+
+def server_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> str:
+    """The bucket bound under which fraction ``q`` of the phase's requests were acknowledged (gateway-side)."""
+    delta = [(bound, a - b) for (bound, a), (_, b) in zip(after, before, strict=True)]
+    total = delta[-1][1] if delta else 0
+    for bound, count in delta:
+        if total and count >= q * total:
+            return f"<= {bound * 1000:g} ms"
+    return "n/a"
+
+
 def wait_ready(url: str, timeout: float = 20) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -187,6 +209,8 @@ def main() -> None:
             wait_ready(f"http://127.0.0.1:{pub_port}/events")
             wait_ready(f"http://127.0.0.1:{gw_port}/healthz")
             accepted: list[str] = []
+            base = f"http://127.0.0.1:{gw_port}"
+            hist0 = handling_buckets(base)
             cpu0, wall0 = cpu_seconds(gateway.pid), time.perf_counter()
             others0 = cpu_seconds(publisher.pid), time.process_time()
             elapsed, closed = uvloop.run(closed_loop(gw_port, gen, args.connections, args.seconds, accepted))
@@ -198,6 +222,9 @@ def main() -> None:
                   f"p99 {percentile(closed, .99):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%"
                   f" of one core ({1e6 * (cpu1 - cpu0) / max(1, len(closed)):.0f} us CPU per delivery, publishing"
                   f" included); RSS {rss / 1024:.1f} MiB")
+            hist1 = handling_buckets(base)
+            print(f"  gateway-side request-to-ack: p50 {server_quantile(hist0, hist1, .5)}, "
+                  f"p99 {server_quantile(hist0, hist1, .99)}")
             print(f"  (same machine: publisher double CPU {100 * (others1[0] - others0[0]) / (wall1 - wall0):.0f}%,"
                   f" load generator CPU {100 * (others1[1] - others0[1]) / (wall1 - wall0):.0f}%;"
                   f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
@@ -205,10 +232,13 @@ def main() -> None:
             fixed = uvloop.run(open_loop(gw_port, gen, args.rate, args.seconds, accepted))
             cpu1, wall1 = cpu_seconds(gateway.pid), time.perf_counter()
             rss, _ = memory_kib(gateway.pid)
+            hist2 = handling_buckets(base)
             print(f"open loop: {args.rate:,.0f} deliveries/s for {args.seconds:.0f} s")
             print(f"  p50 {percentile(fixed, .5):.2f} ms, p99 {percentile(fixed, .99):.2f} ms, "
                   f"max {percentile(fixed, 1.0):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%;"
                   f" RSS {rss / 1024:.1f} MiB")
+            print(f"  gateway-side request-to-ack: p50 {server_quantile(hist1, hist2, .5)}, "
+                  f"p99 {server_quantile(hist1, hist2, .99)}; load average {os.getloadavg()[0]:.1f}")
             drain_start = time.perf_counter()
             while True:
                 ready = get_json(f"http://127.0.0.1:{gw_port}/readyz")

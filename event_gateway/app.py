@@ -134,6 +134,7 @@ class GatewayApp:
         await _respond(send, status, body)
 
     async def _webhook(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+        started = time.perf_counter()
         self.metrics.received.inc()
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         parent = PROPAGATOR.extract(headers) if self.tracer or has_trace_context(headers) else None
@@ -161,6 +162,7 @@ class GatewayApp:
             return 200, {"status": "duplicate", "id": event.id}
         self.metrics.accepted.inc()
         self.metrics.backlog.set(self.spool.backlog)
+        self.metrics.handling.observe(time.perf_counter() - started)
         return 202, {"status": "accepted", "id": event.id, "type": event.type}
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:

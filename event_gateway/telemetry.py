@@ -57,6 +57,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=r,
         )
+        self.handling = Histogram(
+            "event_gateway_delivery_handling_seconds",
+            "From a delivery's first byte seen by the app to its acknowledgement (includes the spool fsync)",
+            buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 1, 5),
+            registry=r,
+        )
         self.end_to_end = Histogram(
             "event_gateway_delivery_to_publish_seconds",
             "From acknowledging a delivery to its successful publish (includes outages)",
