@@ -27,11 +27,22 @@ def spawn(run_dir: Path, name: str, argv: list[str], env: Mapping[str, str] | No
     return proc
 
 
+def _argv(pid: int) -> list[str]:
+    """A process's command line. Right after spawning, /proc shows an empty one until the exec completes
+    (Popen may return first), so an empty answer is retried for up to a second."""
+    for _ in range(20):
+        argv = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        if argv:
+            return argv
+        time.sleep(0.05)
+    return []
+
+
 def alive(run_dir: Path, name: str, marker: str) -> int | None:
     """The recorded pid of `name` if that process still runs with `marker` in its command line."""
     try:
         pid = int((run_dir / f"{name}.pid").read_text().strip())
-        argv = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        argv = _argv(pid)
     except (OSError, ValueError):
         return None
     if not argv:
