@@ -27,6 +27,7 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import json
@@ -277,6 +278,17 @@ def run_main(stack: MockStack) -> dict[str, Any]:
     return stack.run(lambda: runpy.run_path(str(PROGRAM)))
 
 
+def _usable_event_loop() -> None:
+    """Give this thread an open event loop: ``asyncio.run`` in an earlier test leaves none (or a closed one) behind,
+    and the SDK's mock setup needs one to create the root stack."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 class MockStack:
     """One mocked ``pulumi up`` (or preview): config in, program run, registrations and stack outputs out.
 
@@ -321,6 +333,7 @@ class MockStack:
         Exceptions raised by the program propagate after the runtime drained; :attr:`registrations` still shows what
         was registered before the failure.
         """
+        _usable_event_loop()
         settings.ROOT.set(None)
         set_all_config(self.config, self.secret_keys)
         _mocks.set_mocks(self.mocks, project=self.project, stack=self.stack, preview=self.preview,
