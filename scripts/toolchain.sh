@@ -57,8 +57,11 @@ go_build() {
   mv "$out"/* "$BIN/"; rmdir "$out"
 }
 
-module_dir() {  # directory of a module in the module cache, as resolved by a tools module
-  (cd "$1" && go list -m -f '{{.Dir}}' "$2")
+module_dir() {  # directory of a module in the module cache, as resolved by a tools module (downloaded if needed)
+  local dir
+  dir=$(cd "$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2") || return 1
+  [[ -n "$dir" && -d "$dir" ]] || return 1
+  echo "$dir"
 }
 
 echo "[toolchain] key $(kc_toolchain_key)"
