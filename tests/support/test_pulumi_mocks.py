@@ -27,7 +27,8 @@ class Parent(pulumi.ComponentResource):
 def _label(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
     if not args.type_.startswith("kubernetes:"):
         return None
-    metadata = {**args.props.get("metadata", {}), "labels": {"transformed": "yes"}}
+    current = args.props.get("metadata")
+    metadata = {**(current if isinstance(current, dict) else {}), "labels": {"transformed": "yes"}}
     return pulumi.ResourceTransformResult({**args.props, "metadata": metadata}, args.opts)
 
 
