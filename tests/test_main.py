@@ -107,3 +107,15 @@ def test_plaintext_credentials_stop_the_program_before_any_resource() -> None:
         run_main(stack)
     assert stack.registrations == []
     MockStack.reset()
+
+
+def test_preview_registers_the_same_resources_as_up() -> None:
+    """In a preview, provider outputs are unknown; the graph must not depend on them (nothing created in apply)."""
+    names = []
+    for preview in (False, True):
+        stack = MockStack(config=example_config(), secret_keys=["connectors"], stack="dev", preview=preview)
+        run_main(stack)
+        names.append(sorted((r.type, r.name) for r in stack.registrations))
+        MockStack.reset()
+    assert len(names[0]) > 40
+    assert names[0] == names[1]
