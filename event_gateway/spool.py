@@ -255,9 +255,9 @@ class Spool:
             self._close_fd()  # recovery truncates the garbage; new writes go to a fresh segment
 
     def _rotate(self) -> None:
-        if self._fd >= 0:
-            self._close_fd()
-            self._segment += 1
+        """Start the next segment; also after a failed write left the current one closed (and perhaps dirty)."""
+        self._close_fd()
+        self._segment += 1
         self._open_segment(self._segment)
 
     def _open_segment(self, number: int) -> None:

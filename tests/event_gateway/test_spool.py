@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -163,6 +165,49 @@ def test_segment_left_behind_by_an_interrupted_retire_is_retired_at_start(tmp_pa
         assert not first.exists()
         assert await reopened.append(event(0)) is Appended.DUPLICATE
         assert b"id-0\n" in (tmp_path / "dedup.log").read_bytes()
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_failed_write_that_cannot_be_undone_moves_to_a_new_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC mid-batch and a failing ftruncate: the garbage is never read, later writes go to a fresh segment."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        await append_all(spool, range(3))
+        real_write = os.write
+        calls = {"n": 0}
+
+        def half_then_full(fd: int, data: bytes | memoryview) -> int:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return real_write(fd, bytes(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def no_truncate(fd: int, length: int) -> None:
+            raise OSError(errno.EIO, "I/O error")
+
+        monkeypatch.setattr(os, "write", half_then_full)
+        monkeypatch.setattr(os, "ftruncate", no_truncate)
+        refused: SpoolFullError | None = None
+        try:
+            await spool.append(event(3))
+        except SpoolFullError as exc:
+            refused = exc
+        monkeypatch.undo()
+        assert refused is not None
+        assert await spool.append(event(4)) is Appended.ACCEPTED
+        assert [e.id for e, _ in await read_all(spool)] == ["id-0", "id-1", "id-2", "id-4"]
+        await spool.close()
+        assert len(list((tmp_path / "segments").glob("*.seg"))) == 2
+        reopened = make(tmp_path)
+        report = reopened.open()
+        assert report.truncated_bytes > 0
+        assert [e.id for e, _ in await read_all(reopened)] == ["id-0", "id-1", "id-2", "id-4"]
         await reopened.close()
 
     asyncio.run(scenario())
