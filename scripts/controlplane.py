@@ -164,10 +164,19 @@ def _prepare_files(settings: Settings) -> str:
     tokens.chmod(0o600)
     sa_key = run / "sa.key"
     if not sa_key.exists():
-        subprocess.run([_binary("openssl"), "genrsa", "-out", str(sa_key), "2048"],
-                       check=True, capture_output=True)
-        sa_key.chmod(0o600)
+        sa_key.touch(mode=0o600)
+        sa_key.write_bytes(_service_account_key())
     return token
+
+
+def _service_account_key() -> bytes:
+    """A fresh RSA key (PEM) for signing service-account tokens; `cryptography` is a runtime dependency already."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
 
 
 def _etcd_argv(settings: Settings) -> list[str]:

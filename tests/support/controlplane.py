@@ -62,7 +62,7 @@ def ensure_binaries_on_path() -> list[str]:
     bin_dir = toolchain_bin()
     if bin_dir and bin_dir.is_dir() and str(bin_dir) not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    return [name for name in ("etcd", "kube-apiserver", "openssl") if shutil.which(name) is None]
+    return [name for name in ("etcd", "kube-apiserver") if shutil.which(name) is None]
 
 
 def skip_or_fail(reason: str) -> None:
