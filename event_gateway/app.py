@@ -1,8 +1,9 @@
 """The ASGI application: ``POST /webhook``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
 A bare ASGI callable rather than a framework: four fixed routes do not need a router, and the gateway's throughput
-target (docs/event-gateway.md, "Performance") left no room for per-request framework overhead -- measured, a
-Starlette app served about half the requests per second of this on the same uvicorn/httptools stack.
+target (docs/event-gateway.md, "Performance") left little room for per-request overhead -- in the stack prototype
+(same HMAC check and group-committed spool) aiohttp's server took 3,093 requests/s where this on uvicorn/httptools
+took 5,438.
 Rejections are cheap: the content type and ``Content-Length`` are checked before the body is read.
 """
 

@@ -131,6 +131,10 @@ def test_cheap_clear_rejections(gateway_factory: GatewayFactory, publisher: Publ
     assert gateway.post(body, text).status_code == 415
     big = b'{"pad": "' + b"x" * 5000 + b'"}'
     assert gateway.post(big, github_headers(SECRET, big, "push", "x-2")).status_code == 413
+    chunks = iter([big[:3000], big[3000:]])  # no Content-Length: the cap is enforced while reading
+    headers = github_headers(SECRET, big, "push", "x-6")
+    chunked = requests.post(f"{gateway.url}/webhook", data=chunks, headers=headers, timeout=10)
+    assert chunked.status_code == 413
     broken = b'{"zen": '
     assert gateway.post(broken, github_headers(SECRET, broken, "push", "x-3")).status_code == 400
     no_event = {k: v for k, v in github_headers(SECRET, body, "push", "x-4").items() if k != "X-GitHub-Event"}
@@ -140,7 +144,7 @@ def test_cheap_clear_rejections(gateway_factory: GatewayFactory, publisher: Publ
     assert gateway.metric("event_gateway_deliveries_ignored_total") == 1
     assert requests.get(f"{gateway.url}/webhook", timeout=5).status_code == 405
     assert requests.post(f"{gateway.url}/other", timeout=5).status_code == 404
-    assert gateway.metric("event_gateway_deliveries_rejected_total") == 6  # 415, 413, 400, 400, 405, 404
+    assert gateway.metric("event_gateway_deliveries_rejected_total") == 7  # 415, 413, 413, 400, 400, 405, 404
     assert publisher.events() == []
 
 
