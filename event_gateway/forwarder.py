@@ -24,7 +24,8 @@ from opentelemetry import trace
 from event_gateway.errors import PermanentPublishError, TemporaryPublishError
 from event_gateway.publisher import Publisher
 from event_gateway.records import Event
-from event_gateway.spool import Position, Spool
+from event_gateway.segments import Position
+from event_gateway.spool import Spool
 from event_gateway.telemetry import TRACE_CONTEXT, Metrics, carrier_for
 
 LOG = logging.getLogger(__name__)

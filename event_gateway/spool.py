@@ -6,7 +6,9 @@ synced, so durability is per delivery while the cost is per batch.
 
 Files under ``GATEWAY_SPOOL_DIR``: ``segments/<n>.seg`` (framed records, see ``records``), ``ack`` (the forwarder's
 position: every record before it is published or dead-lettered), ``dedup.log`` (ids of deleted segments) and
-``dead-letter/``. All file I/O runs on one writer thread (ordering) and one reader thread, never on the event loop.
+``dead-letter/``; the file-format helpers are in :mod:`event_gateway.segments`. File I/O runs on three threads, never
+on the event loop: the writer (appends, in order), the reader (the forwarder's reads) and housekeeping (ack writes,
+segment deletion, readiness probes), so a commit never waits behind a deletion.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import logging
 import os
 import threading
@@ -23,25 +24,28 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Final
 
 from event_gateway.dedup import DedupLog, DedupWindow
 from event_gateway.errors import ShuttingDownError, SpoolError, SpoolFullError
-from event_gateway.records import FRAME, Event, RecordError, check_frame, decode_payload, encode, iter_ids
+from event_gateway.records import Event, encode
+from event_gateway.segments import (
+    Position,
+    count_records,
+    fsync_dir,
+    load_ack,
+    read_records,
+    scan_segment,
+    segment_numbers,
+    segment_path,
+    write_ack,
+)
 
 LOG = logging.getLogger(__name__)
 FULL_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-READ_CHUNK: Final[int] = 256 * 1024
 PROBE_INTERVAL: Final[float] = 5.0
 PROBE_HEADROOM: Final[int] = 1024 * 1024
 """Free space (and quota room) a probe wants before the spool counts as writable again."""
-
-
-class Position(NamedTuple):
-    """A place in the spool: segment number and byte offset within it."""
-
-    segment: int
-    offset: int
 
 
 class Appended(StrEnum):
@@ -102,25 +106,25 @@ class Spool:
         self.segments_dir.mkdir(parents=True, exist_ok=True)
         self.dead_letter_dir.mkdir(parents=True, exist_ok=True)
         self.window.extend(self.dedup_log.load())
-        self._ack = self._load_ack()
-        numbers = sorted(int(p.stem) for p in self.segments_dir.glob("*.seg") if p.stem.isdigit())
+        self._ack = load_ack(self.directory / "ack")
+        numbers = segment_numbers(self.segments_dir)
         truncated = 0
         for number in numbers:
             if number < self._ack.segment:  # published before the restart, deletion was cut short
                 self.window.extend(self._retire(number))
                 continue
-            ids, size, cut = self._scan(number)
+            ids, size, cut = scan_segment(self._path(number), truncate=True)
             truncated += cut
             self._segment_sizes[number] = size
             self._total_bytes += size
             self.window.extend(ids)
             start = self._ack.offset if number == self._ack.segment else 0
-            self.backlog += len(ids) if start == 0 else self._count_from(number, start)
+            self.backlog += len(ids) if start == 0 else count_records(self._path(number), start)
         live = [n for n in numbers if n >= self._ack.segment]
         self._segment = live[-1] if live else max(self._ack.segment, 1)
         if not live:
             self._ack = Position(self._segment, 0)
-            self._write_ack(self._ack)
+            write_ack(self.directory / "ack", self._ack)
         self._open_segment(self._segment)
         self.committed = Position(self._segment, self._size)
         return Recovery(segments=len(live), backlog=self.backlog, truncated_bytes=truncated, known_ids=len(self.window))
@@ -265,7 +269,7 @@ class Spool:
         self._size = os.fstat(self._fd).st_size
         with self._lock:
             self._segment_sizes.setdefault(number, self._size)
-        _fsync_dir(self.segments_dir)
+        fsync_dir(self.segments_dir)
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
@@ -299,27 +303,9 @@ class Spool:
         while segment < committed.segment and offset >= self._segment_sizes.get(segment, 0):
             segment, offset = segment + 1, 0  # finished (or vanished) segment: continue in the next one
         limit = committed.offset if segment == committed.segment else self._segment_sizes.get(segment, 0)
-        out: list[tuple[Event, Position]] = []
         if offset >= limit:
-            return out, Position(segment, offset)
-        with open(self._path(segment), "rb") as handle:
-            while offset < limit and len(out) < max_records:
-                chunk = os.pread(handle.fileno(), min(READ_CHUNK, limit - offset), offset)
-                if len(chunk) >= FRAME.size and FRAME.size + FRAME.unpack_from(chunk)[0] > len(chunk):
-                    # one record larger than the chunk: read exactly that record
-                    chunk = os.pread(handle.fileno(), FRAME.size + FRAME.unpack_from(chunk)[0], offset)
-                cursor = 0
-                try:
-                    while len(out) < max_records and (framed := check_frame(chunk, cursor)) is not None:
-                        payload, cursor = framed
-                        out.append((decode_payload(payload), Position(segment, offset + cursor)))
-                except RecordError:
-                    LOG.error("corrupt record in spool segment %d at %d; skipping the rest", segment, offset + cursor)
-                    return out, Position(segment, limit)
-                if cursor == 0:
-                    break  # nothing complete (cannot happen below the committed limit; defensive)
-                offset += cursor
-        return out, Position(segment, offset)
+            return [], Position(segment, offset)
+        return read_records(self._path(segment), segment, offset, limit, max_records)
 
     async def acknowledge(self, position: Position) -> None:
         """Persist the forwarder's position and retire segments entirely before it."""
@@ -330,7 +316,7 @@ class Spool:
 
     def _acknowledge(self, position: Position) -> None:
         """Housekeeping thread (never the writer's, so commits do not wait behind segment deletion)."""
-        self._write_ack(position)
+        write_ack(self.directory / "ack", position)
         with self._lock:
             finished = sorted(number for number in self._segment_sizes if number < position.segment)
         for number in finished:
@@ -338,7 +324,7 @@ class Spool:
 
     def _retire(self, number: int) -> list[str]:
         """Delete a finished segment after persisting its ids to the dedup log (so dedup outlives the segment)."""
-        ids, _size, _cut = self._scan(number, truncate=False)
+        ids, _size, _cut = scan_segment(self._path(number), truncate=False)
         self.dedup_log.append(ids)
         with self._lock:
             self._total_bytes -= self._segment_sizes.pop(number, 0)
@@ -346,47 +332,5 @@ class Spool:
             self._path(number).unlink()
         return ids
 
-    # --- recovery helpers --------------------------------------------------------------------------------------
-    def _scan(self, number: int, *, truncate: bool = True) -> tuple[list[str], int, int]:
-        """Ids of a segment's valid records, its valid size, and how many torn/corrupt tail bytes were cut."""
-        path = self._path(number)
-        data = path.read_bytes()
-        ids, offset = iter_ids(data, verify=truncate)
-        cut = len(data) - offset
-        if cut and truncate:
-            LOG.warning("spool segment %d: truncating %d bytes of torn or corrupt tail", number, cut)
-            os.truncate(path, offset)
-        return ids, offset, cut if truncate else 0
-
-    def _count_from(self, number: int, start: int) -> int:
-        data = self._path(number).read_bytes()
-        count, offset = 0, start
-        while (framed := check_frame(data, offset)) is not None:
-            count, offset = count + 1, framed[1]
-        return count
-
-    def _load_ack(self) -> Position:
-        try:
-            raw = json.loads((self.directory / "ack").read_text(encoding="utf-8"))
-            return Position(int(raw["segment"]), int(raw["offset"]))
-        except FileNotFoundError:
-            return Position(0, 0)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SpoolError("spool ack file is unreadable; refusing to guess what was published") from exc
-
-    def _write_ack(self, position: Position) -> None:
-        """Atomic replace; not fsynced: after a power loss an older ack only means re-publishing (at-least-once)."""
-        tmp = self.directory / "ack.tmp"
-        tmp.write_text(json.dumps({"segment": position.segment, "offset": position.offset}), encoding="utf-8")
-        os.replace(tmp, self.directory / "ack")
-
     def _path(self, number: int) -> Path:
-        return self.segments_dir / f"{number:012d}.seg"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return segment_path(self.segments_dir, number)

@@ -12,7 +12,8 @@ import pytest
 from event_gateway import spool as spool_module
 from event_gateway.errors import SpoolFullError
 from event_gateway.records import Event, encode
-from event_gateway.spool import Appended, Position, Spool
+from event_gateway.segments import Position
+from event_gateway.spool import Appended, Spool
 
 pytestmark = pytest.mark.timeout(30)
 
