@@ -12,7 +12,7 @@ import pytest
 from event_gateway import spool as spool_module
 from event_gateway.errors import SpoolFullError
 from event_gateway.records import Event, encode
-from event_gateway.segments import Position
+from event_gateway.segments import AckFile, Position
 from event_gateway.spool import Appended, Spool
 
 pytestmark = pytest.mark.timeout(30)
@@ -212,3 +212,23 @@ def test_failed_write_that_cannot_be_undone_moves_to_a_new_segment(
         await reopened.close()
 
     asyncio.run(scenario())
+
+
+def test_ack_file_survives_a_torn_slot(tmp_path: Path) -> None:
+    """Two alternating slots: a torn newest slot falls back to the previous position; both torn: start over."""
+    ack = AckFile(tmp_path / "ack")
+    assert ack.load() == Position(0, 0)
+    ack.write(Position(1, 100))
+    ack.write(Position(1, 200))
+    ack.close()
+    assert AckFile(tmp_path / "ack").load() == Position(1, 200)
+    raw = bytearray((tmp_path / "ack").read_bytes())
+    raw[5] ^= 0xFF  # slot 0 holds the newer (even) sequence
+    (tmp_path / "ack").write_bytes(bytes(raw))
+    reloaded = AckFile(tmp_path / "ack")
+    assert reloaded.load() == Position(1, 100)
+    reloaded.write(Position(2, 0))  # continues after the surviving sequence, overwriting the torn slot
+    reloaded.close()
+    assert AckFile(tmp_path / "ack").load() == Position(2, 0)
+    (tmp_path / "ack").write_bytes(b"\xff" * 64)
+    assert AckFile(tmp_path / "ack").load() == Position(0, 0)  # re-publish everything rather than guess
