@@ -7,8 +7,9 @@ synced, so durability is per delivery while the cost is per batch.
 Files under ``GATEWAY_SPOOL_DIR``: ``segments/<n>.seg`` (framed records, see ``records``), ``ack`` (the forwarder's
 position: every record before it is published or dead-lettered), ``dedup.log`` (ids of deleted segments) and
 ``dead-letter/``; the file-format helpers are in :mod:`event_gateway.segments`. File I/O runs on three threads, never
-on the event loop: the writer (appends, in order), the reader (the forwarder's reads) and housekeeping (ack writes,
-segment deletion, readiness probes), so a commit never waits behind a deletion.
+on the event loop except two cheap ones (``pwrite`` of the ack slot, ``pread`` of a few KB just written): the writer
+(appends, in order), the reader (larger reads) and housekeeping (segment deletion, readiness probes), so a commit
+never waits behind a deletion.
 """
 
 from __future__ import annotations
