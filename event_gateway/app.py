@@ -149,7 +149,7 @@ class GatewayApp:
             mapped = self.mapper.map(headers, body)
             if isinstance(mapped, Ignored):
                 self.metrics.ignored.labels("unknown_event").inc()
-                LOG.info("ignored delivery of unlisted event %s/%s", mapped.event, mapped.action)
+                LOG.debug("ignored delivery of unlisted event %s/%s", mapped.event, mapped.action)  # metric counts it
                 return 202, {"status": "ignored", "reason": "event not in the catalog"}
             if span is not None:
                 span.set_attribute("cloudevents.event_id", mapped.id)
