@@ -9,6 +9,7 @@ Retries use exponential backoff with full jitter (AWS Architecture Blog, "Expone
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -73,6 +74,9 @@ class Forwarder:
         self._tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._ack_dirty = asyncio.Event()
+        self._recovered = asyncio.Event()
+        """Set for an instant by every successful publish: wakes events backing off, so that after a long outage
+        the backlog moves as soon as the publisher answers again instead of after each one's (up to 30 s) delay."""
         self._ack_task: asyncio.Task[None] | None = None
         self._acked = spool.ack_position
 
@@ -170,7 +174,8 @@ class Forwarder:
                 delay = random.uniform(0, min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30)))  # noqa: S311
                 if attempt == 1 or attempt % 10 == 0:
                     LOG.warning("publish of %s failed (attempt %d): %s; retrying", event.id, attempt, exc)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._recovered.wait(), delay)
                 continue
             except PermanentPublishError as exc:
                 self._dead_letter(event, exc)
@@ -182,6 +187,9 @@ class Forwarder:
                 continue
             self.metrics.publish_latency.observe(time.perf_counter() - started)
             self.metrics.published.inc()
+            if self.health.consecutive_failures:
+                self._recovered.set()
+                self._recovered.clear()
             self.health.consecutive_failures = 0
             self.health.last_success = time.time()
             self._observe_age(event)

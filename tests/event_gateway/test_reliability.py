@@ -31,8 +31,9 @@ def deliver(gateway: Gateway, delivery: str, body: bytes = PUSH, event: str = "p
 
 
 def test_publisher_outage_loses_nothing(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
-    """Publisher down: N deliveries acknowledged and spooled; publisher back: exactly N distinct events, once each."""
-    gateway = gateway_factory()
+    """Publisher down: N deliveries acknowledged and spooled; publisher back: exactly N distinct events, once each,
+    promptly -- the first successful retry wakes the others from their (here up to 30 s) backoff."""
+    gateway = gateway_factory(GATEWAY_RETRY_INITIAL_SECONDS="4", GATEWAY_RETRY_MAX_SECONDS="30")
     publisher.stop()
     count = 40
     assert [deliver(gateway, f"out-{i}") for i in range(count)] == [202] * count
@@ -41,8 +42,9 @@ def test_publisher_outage_loses_nothing(gateway_factory: GatewayFactory, publish
     assert ready["status"] == "ready"  # the spool absorbs the outage: keep taking webhooks
     assert ready["backlog"] == count
     assert gateway.metric("event_gateway_publish_retries_total") > 0
+    time.sleep(1)  # let every in-flight event enter its backoff
     publisher.start()
-    publisher.wait_for(count)
+    publisher.wait_for(count, timeout=12)
     gateway.wait_drained()
     ids = [event["id"] for event in publisher.events()]
     assert sorted(ids) == sorted(f"out-{i}" for i in range(count))
