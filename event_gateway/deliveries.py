@@ -155,14 +155,13 @@ class Mapper:
         """The catalog event of a topic: brand prefix stripped, then the per-survey suffix if needed.
 
         ``sapdevelopment.surveyengine.completedResponse.SV_1`` -> ``surveyengine.completedResponse``
-        (specs/qualtrics/asyncapi.yaml header). Unknown topics keep their brand-less name.
+        (specs/qualtrics/asyncapi.yaml header). A topic without a brand prefix is tried as it is too. Unknown
+        topics keep their brand-less name (the ``nativeevent`` of a catch-all event).
         """
         parts = topic.split(".")
         unbranded = ".".join(parts[1:]) if len(parts) > 1 else topic
-        if self.catalog.type_for(unbranded) is not None or len(parts) < 3:
-            return unbranded
-        unsuffixed = ".".join(parts[1:-1])
-        return unsuffixed if self.catalog.type_for(unsuffixed) is not None else unbranded
+        candidates = (unbranded, ".".join(parts[1:-1]), topic, ".".join(parts[:-1]))
+        return next((name for name in candidates if name and self.catalog.type_for(name) is not None), unbranded)
 
     # --- Generic signed webhooks: specs/generic/asyncapi.yaml ---
     def _generic(self, headers: Headers, body: bytes) -> _Native:

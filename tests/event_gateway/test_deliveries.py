@@ -75,6 +75,8 @@ def test_qualtrics_topic_resolution() -> None:
     for topic, expected in [
         ("brand.surveyengine.completedResponse.SV_1", "surveyengine.completedresponse.v1"),
         ("brand.controlpanel.deactivateSurvey", "controlpanel.deactivatesurvey.v1"),
+        ("surveyengine.completedResponse.SV_1", "surveyengine.completedresponse.v1"),  # no brand prefix
+        ("controlpanel.activateSurvey", "controlpanel.activatesurvey.v1"),
     ]:
         result = qualtrics.map(form, urlencode({"Topic": topic, "MSG": msg, "HMAC": mac}).encode())
         assert isinstance(result, Event)
