@@ -116,10 +116,10 @@ class KubeApi:
     def replace(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._json(self._request("PUT", path, body), "PUT", path)
 
-    def delete(self, path: str) -> bool:
-        """Delete with background propagation; False when it was already gone."""
+    def delete(self, path: str, propagation: str = "Background") -> bool:
+        """Delete (Background, Foreground or Orphan propagation); False when it was already gone."""
         resp = self._request("DELETE", path, {"kind": "DeleteOptions", "apiVersion": "v1",
-                                               "propagationPolicy": "Background"})
+                                               "propagationPolicy": propagation})
         if resp.status_code == 404:
             return False
         self._json(resp, "DELETE", path)

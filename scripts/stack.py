@@ -169,17 +169,17 @@ def _print(line: str) -> None:
 
 
 def run(action: str, stack: auto.Stack, expect_no_changes: bool = False, policy_packs: list[str] | None = None,
-        quiet: bool = False) -> tuple[StepLog, Any]:
-    """Run one engine operation; return the step log and the Automation API result."""
+        quiet: bool = False, diff: bool = False) -> tuple[StepLog, Any]:
+    """Run one engine operation; return the step log and the Automation API result (`diff`: print full diffs)."""
     log = StepLog()
     out = None if quiet else _print
     common: dict[str, Any] = {"on_output": out, "on_event": log, "color": "never"}
     try:
         if action == "preview":
-            result: Any = stack.preview(diff=True, expect_no_changes=expect_no_changes or None,
+            result: Any = stack.preview(diff=diff, expect_no_changes=expect_no_changes or None,
                                         policy_packs=policy_packs, **common)
         elif action == "up":
-            result = stack.up(diff=True, expect_no_changes=expect_no_changes or None,
+            result = stack.up(diff=diff, expect_no_changes=expect_no_changes or None,
                               policy_packs=policy_packs, **common)
         elif action == "refresh":
             result = stack.refresh(expect_no_changes=expect_no_changes or None, **common)
@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-s", "--stack", default=os.environ.get("PULUMI_STACK", "local"))
     parser.add_argument("--cwd", type=Path, default=REPO, help="project directory (Pulumi.yaml)")
     parser.add_argument("--expect-no-changes", action="store_true")
+    parser.add_argument("--diff", action="store_true", help="print the full property diff of every change")
     parser.add_argument("--policy-pack", action="append", default=None, help="policy pack directory")
     args = parser.parse_args(argv)
     os.chdir(args.cwd)
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         with tempfile.TemporaryDirectory(prefix="kc-policy-") as scratch:
             packs = [policy_pack_path(Path(p), Path(scratch) / str(i)) for i, p in enumerate(args.policy_pack or [])]
-            log, _ = run(args.action, stack, args.expect_no_changes, packs or None)
+            log, _ = run(args.action, stack, args.expect_no_changes, packs or None, diff=args.diff)
     except StackError as exc:
         print(f"[stack] {exc}", file=sys.stderr)
         return 1

@@ -44,7 +44,7 @@ def test_policy_pack_passes_on_the_program(e2e_plane: Path, github_double: GitHu
                        {"connectors[0].credentials.token": github_double.token,
                         "connectors[0].webhookSecret": "policy-e2e-secret"})
     pack = driver.policy_pack_path(policy_dir, tmp_path / "pack")
-    log, result = driver.run("preview", project.stack, policy_packs=[pack], quiet=True)
+    log, result = driver.run("preview", project.stack, policy_packs=[pack], quiet=True, diff=True)
     assert "Policy Packs run" in result.stdout
     assert "kyma-connectors|" in result.stdout  # the pack's name as the engine reports it
     assert {step.op for step in log.changed()} == {"create"}

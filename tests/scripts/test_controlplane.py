@@ -39,9 +39,7 @@ def test_crd_schema_is_enforced_and_delete_completes(kube_api: KubeApi) -> None:
     created = kube_api.create(APPS, good)
     assert created["metadata"]["name"] == name
     # Foreground is what pulumi-kubernetes asks for by default; it must not hang on a GC finalizer here.
-    resp = kube_api._request("DELETE", f"{APPS}/{name}", {"kind": "DeleteOptions", "apiVersion": "v1",
-                                                            "propagationPolicy": "Foreground"})
-    assert resp.status_code in (200, 202)
+    assert kube_api.delete(f"{APPS}/{name}", propagation="Foreground")
     assert kube_api.get(f"{APPS}/{name}") is None
 
 
