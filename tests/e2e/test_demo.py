@@ -1,0 +1,74 @@
+"""`make demo` / `make demo-down` as a user runs them: the README's main command must work, and clean up after itself.
+
+The demo runs on its own control plane, run dirs, ports and state here, so a developer's running demo is untouched;
+only the GitHub double's port is fixed (18081, the `apiUrl` of Pulumi.local.yaml), so the test is skipped while it
+is taken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300), pytest.mark.usefixtures("program_ready", "toolchain")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _json_after(output: str, heading: str) -> dict[str, object]:
+    """The JSON document printed right after a `[demo n/7 ...] <heading>` line."""
+    text = output.split(heading, 1)[1].split("\n", 1)[1]
+    result: dict[str, object] = json.JSONDecoder().raw_decode(text)[0]
+    return result
+
+
+def test_demo_up_shows_the_cloudevent_and_outputs_then_down_cleans_up(tmp_path: Path) -> None:
+    if _taken(18081):
+        pytest.skip("127.0.0.1:18081 (the GitHub double's port in Pulumi.local.yaml) is taken, e.g. by a running demo")
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {
+        **os.environ,
+        "KC_RUN_DIR": str(tmp_path / "cp"), "KC_APISERVER_PORT": str(_free_port()),
+        "KC_ETCD_PORT": str(_free_port()), "KC_ETCD_PEER_PORT": str(_free_port()),
+        "KC_DEMO_RUN_DIR": str(tmp_path / "demo"), "KC_DEMO_PUBLISHER_PORT": str(_free_port()),
+        "KC_DEMO_GATEWAY_PORT": str(_free_port()), "PULUMI_BACKEND_URL": f"file://{state}",
+    }
+    env.pop("PULUMI_CONFIG_PASSPHRASE", None)  # the demo's own default must work
+    try:
+        up = subprocess.run(["bash", "scripts/demo.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=240)
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        event = _json_after(up.stdout, "the CloudEvent that reached the eventing publisher")
+        assert event["type"] == "push.v1"
+        assert event["source"] == "github-demo"
+        assert event["specversion"] == "1.0"
+        outputs = _json_after(up.stdout, "stack outputs")
+        connector = outputs["connectors"]["github-demo"]  # type: ignore[index]
+        assert connector["webhookUrl"] == "https://github-demo-webhook.local.kyma.dev/webhook"
+        assert connector["webhookIds"] == {"octo-org/hello-world": "1"}
+    finally:
+        down = subprocess.run(["bash", "scripts/demo.sh", "down"], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=240)
+    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+    assert "resources deleted" in down.stdout
+    assert not (tmp_path / "cp").exists()
+    assert not _taken(18081)
+    assert not list((tmp_path / "demo").glob("*.pid"))
