@@ -220,6 +220,7 @@ class Connector(pulumi.ComponentResource):
         secrets = ConnectorSecrets(child(name, "secrets"), ConnectorSecretsArgs(
             application=connector.name, namespace=args.namespace, api_credentials=connector.api_credentials,
             request_parameters=connector.request_parameters, webhook_secret=connector.webhook_secret,
+            previous_webhook_secret=connector.previous_webhook_secret,
             api_namespace=args.api_secrets_namespace,
         ), opts=nested)
         application = KymaApplication(child(name, "application"), KymaApplicationArgs(

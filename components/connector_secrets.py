@@ -10,8 +10,17 @@ Two readers, two places:
   (``GATEWAY_WEBHOOK_SECRETS``, comma-separated so a rotation can accept two).
 
 The webhook secret comes from config or, when absent, from pulumi-random: generated once, kept in (encrypted)
-state, stable across runs. Every value goes into ``string_data`` as a secret Output -- the Kubernetes provider keeps
-``data``/``stringData`` secret in state -- and never into a name, a label or a log line.
+state, stable across runs. Rotation must not drop a delivery (GitHub never retries), so:
+
+- the webhook Secret is auto-named (``<connector>-secrets-webhook-<suffix>``): a new value creates a new Secret before
+  the old one is deleted, and the gateway Deployment picks it up by a rolling update. A fixed name would force
+  pulumi-kubernetes to replace the Secret delete-first -- and the engine to replace the Deployment delete-first with
+  it, taking the receiver down;
+- ``previous_webhook_secret`` keeps the old value accepted next to the new one while the solution's hook switches
+  over (two-phase rotation, documented in the README).
+
+Every value goes into ``string_data`` as a secret Output -- the Kubernetes provider keeps ``data``/``stringData``
+secret in state -- and never into a name, a label or a log line.
 """
 
 from __future__ import annotations
@@ -59,6 +68,8 @@ class ConnectorSecretsArgs:
     """Headers / query parameters for every API call; None: no parameters Secret."""
     webhook_secret: pulumi.Input[str] | None = None
     """The webhook signing secret; None generates one with pulumi-random."""
+    previous_webhook_secret: pulumi.Input[str] | None = None
+    """During a rotation: the secret being replaced, still accepted by the gateway (never sent to the solution)."""
     api_namespace: str = API_SECRETS_NAMESPACE
     """Namespace of the API Secrets; change it only together with the gateway's ``applicationSecretsNamespace``."""
 
@@ -124,9 +135,12 @@ class ConnectorSecrets(pulumi.ComponentResource):
         else:
             secret_value = pulumi.Output.from_input(args.webhook_secret)
         self.webhook_secret = pulumi.Output.secret(secret_value)
+        accepted = self.webhook_secret
+        if args.previous_webhook_secret is not None:
+            accepted = pulumi.Output.all(self.webhook_secret, args.previous_webhook_secret).apply(
+                lambda pair: f"{pair[0]},{pair[1]}")
         self.webhook_secret_name = self._secret(
-            child(name, "webhook"), f"{app}-webhook", args.namespace, app, {WEBHOOK_SECRET_KEY: self.webhook_secret},
-            child_opts,
+            child(name, "webhook"), None, args.namespace, app, {WEBHOOK_SECRET_KEY: accepted}, child_opts,
         )
         self.register_outputs({
             "api_secret_name": self.api_secret_name,
@@ -136,8 +150,9 @@ class ConnectorSecrets(pulumi.ComponentResource):
         })
 
     @staticmethod
-    def _secret(logical: str, k8s_name: str, namespace: str, application: str, data: dict[str, Any],
+    def _secret(logical: str, k8s_name: str | None, namespace: str, application: str, data: dict[str, Any],
                 opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """A Secret named ``k8s_name``, or auto-named by pulumi-kubernetes (replaced create-first) when None."""
         secret = k8s.core.v1.Secret(
             logical,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=k8s_name, namespace=namespace,

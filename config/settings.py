@@ -97,6 +97,8 @@ class ConnectorSettings:
     request_parameters: RequestParameters | None = None
     webhook_secret: pulumi.Output[str] | None = None
     """None: the program generates one (pulumi-random)."""
+    previous_webhook_secret: pulumi.Output[str] | None = None
+    """During a two-phase rotation: the old secret, still accepted by the gateway."""
     generic_env: Mapping[str, str] = field(default_factory=dict)
     """``GATEWAY_GENERIC_*`` settings of the generic solution."""
     gateway_host: str = ""
@@ -186,6 +188,7 @@ def _connector(raw: Mapping[str, Any], secret: SecretFn) -> ConnectorSettings:
         api_credentials=_api_credentials(credentials.get("api"), secret),
         request_parameters=_request_parameters(credentials.get("requestParameters"), secret),
         webhook_secret=secret(str(raw["webhookSecret"])) if "webhookSecret" in raw else None,
+        previous_webhook_secret=secret(str(raw["previousWebhookSecret"])) if "previousWebhookSecret" in raw else None,
         generic_env={f"GATEWAY_GENERIC_{_ENV_NAMES[key]}": str(value) for key, value in generic.items()},
         gateway_host=gateway.get("host", f"{name}-webhook"),
         gateway_replicas=gateway.get("replicas"),

@@ -27,10 +27,11 @@ from catalog import Catalog, CatalogError, load_catalog
 from config.errors import Problem
 
 SCHEMA_PATH: Final[Path] = Path(__file__).with_name("schema.json")
-SECRET_KEYS: Final[frozenset[str]] = frozenset({"credentials", "webhookSecret"})
+SECRET_KEYS: Final[frozenset[str]] = frozenset({"credentials", "webhookSecret", "previousWebhookSecret"})
 """Config subtrees whose values are secret: never echoed, and required to be stored encrypted."""
 SECRET_LEAVES: Final[tuple[str, ...]] = (
     "webhookSecret",
+    "previousWebhookSecret",
     "credentials.token",
     "credentials.app.privateKey",
     "credentials.api.password",
@@ -207,11 +208,15 @@ def _connector_problems(where: str, connector: Mapping[str, Any], problems: list
         _generic(where, connector, problems)
     if isinstance(solution, str):
         _events(where, solution, connector.get("events"), problems)
-    secret = connector.get("webhookSecret")
-    if isinstance(secret, str) and "," in secret:
-        # GATEWAY_WEBHOOK_SECRETS is a comma-separated list: a comma would split this secret in two.
-        problems.append(Problem(f"{where}.webhookSecret", 'must not contain "," (the gateway reads a comma-separated '
-                                "list of accepted secrets)"))
+    for key in ("webhookSecret", "previousWebhookSecret"):
+        secret = connector.get(key)
+        if isinstance(secret, str) and "," in secret:
+            # GATEWAY_WEBHOOK_SECRETS is a comma-separated list: a comma would split this secret in two.
+            problems.append(Problem(f"{where}.{key}", 'must not contain "," (the gateway reads a comma-separated '
+                                    "list of accepted secrets)"))
+    if "previousWebhookSecret" in connector and "webhookSecret" not in connector:
+        problems.append(Problem(f"{where}.previousWebhookSecret", "needs webhookSecret: a rotation names the new "
+                                "secret explicitly (a generated one cannot be rotated to)"))
     credentials = connector.get("credentials")
     has_api = bool(connector.get("apiUrl")) or solution in ("github",) or bool(
         isinstance(connector.get("qualtrics"), dict) and connector["qualtrics"].get("datacenter"))

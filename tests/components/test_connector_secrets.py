@@ -34,14 +34,15 @@ def test_basic_credentials_and_request_parameters(mock_stack: Any) -> None:
         webhook_secret="given",
     )))
     secrets = by_name(stack)
-    api, params, webhook = secrets["acme-api-credentials"], secrets["acme-api-parameters"], secrets["acme-webhook"]
+    api, params = secrets["acme-api-credentials"], secrets["acme-api-parameters"]
+    webhook = stack.one(SECRET, "acme-secrets-webhook")
     assert (api.k8s_namespace, params.k8s_namespace, webhook.k8s_namespace) == ("kyma-system", "kyma-system",
                                                                                  "connectors")
     assert api.inputs["stringData"] == {"username": "bot", "password": "pw"}
     assert json.loads(params.inputs["stringData"]["headers"]) == {"X-Key": ["k1"]}
     assert json.loads(params.inputs["stringData"]["queryParameters"]) == {}
     assert webhook.inputs["stringData"] == {WEBHOOK_SECRET_KEY: "given"}
-    for registration in secrets.values():
+    for registration in [api, params, webhook]:
         assert registration.is_secret("stringData")
         assert registration.parent_type == "kyma-connectors:index:ConnectorSecrets"
     assert stack.of_type("random:index/randomPassword:RandomPassword") == []
@@ -68,13 +69,36 @@ def test_generated_webhook_secret_is_random_and_secret(mock_stack: Any) -> None:
     assert stack.is_secret(component.webhook_secret)
     value = stack.resolve(component.webhook_secret)
     assert value == password.outputs["result"]
-    webhook = by_name(stack)["acme-webhook"]
+    webhook = stack.one(SECRET, "acme-secrets-webhook")
     assert webhook.inputs["stringData"] == {WEBHOOK_SECRET_KEY: value}
     assert webhook.depends_on(password)
     assert value not in json.dumps(webhook.metadata)
-    assert set(by_name(stack)) == {"acme-webhook"}
-    assert stack.resolve(component.webhook_secret_name) == "acme-webhook"
+    assert len(stack.of_type(SECRET)) == 1
     assert component.api_secret_name is None
+
+
+def test_webhook_secret_is_auto_named_so_rotation_replaces_it_create_first(mock_stack: Any) -> None:
+    """No fixed name: pulumi-kubernetes creates the new Secret before deleting the old one (a fixed name forces
+    delete-first, and the engine would then replace the gateway Deployment delete-first too)."""
+    stack = mock_stack()
+    component = stack.run(lambda: ConnectorSecrets("acme-secrets", ConnectorSecretsArgs(
+        application="acme", namespace="connectors", webhook_secret="s1")))
+    webhook = stack.one(SECRET, "acme-secrets-webhook")
+    assert "name" not in webhook.inputs["metadata"]
+    assert stack.resolve(component.webhook_secret_name).startswith("acme-secrets-webhook-")
+
+
+def test_previous_secret_stays_accepted_but_is_never_handed_to_the_solution(mock_stack: Any) -> None:
+    """Two-phase rotation: the gateway accepts new and previous; the solution only ever gets the new one."""
+    stack = mock_stack()
+    component = stack.run(lambda: ConnectorSecrets("acme-secrets", ConnectorSecretsArgs(
+        application="acme", namespace="connectors", webhook_secret=secret("new"),
+        previous_webhook_secret=secret("old"))))
+    webhook = stack.one(SECRET, "acme-secrets-webhook")
+    assert webhook.inputs["stringData"] == {WEBHOOK_SECRET_KEY: "new,old"}
+    assert webhook.is_secret("stringData")
+    assert stack.resolve(component.webhook_secret) == "new"
+    assert stack.is_secret(component.webhook_secret)
 
 
 def test_a_plain_configured_secret_still_becomes_secret(mock_stack: Any) -> None:

@@ -68,7 +68,7 @@ def test_every_secret_field_is_wrapped_and_digit_values_become_text() -> None:
     """`pulumi config set --path` turns digits into numbers; secrets and ids come back as (secret) strings."""
     result = settings([{
         "name": "gh", "solution": "github", "apiUrl": "https://ghe.example.com/api/v3/",
-        "github": {"repositories": ["acme/widgets"]}, "webhookSecret": 123456,
+        "github": {"repositories": ["acme/widgets"]}, "webhookSecret": 123456, "previousWebhookSecret": "old",
         "credentials": {"app": {"appId": 42, "installationId": "7", "privateKey": "PEM"},
                         "api": {"type": "OAuth", "clientId": "id", "clientSecret": "cs",
                                 "tokenUrl": "https://ghe.example.com/token"},
@@ -77,6 +77,7 @@ def test_every_secret_field_is_wrapped_and_digit_values_become_text() -> None:
     connector = result.connectors[0]
     assert connector.api_url == "https://ghe.example.com/api/v3"
     assert connector.webhook_secret == Hidden("123456")
+    assert connector.previous_webhook_secret == Hidden("old")
     assert connector.app is not None
     assert (connector.app.app_id, connector.app.installation_id) == ("42", "7")
     assert connector.app.private_key == Hidden("PEM")

@@ -90,6 +90,11 @@ CASES: list[tuple[str, list[Callable[[Raw], None]], str]] = [
      'connectors[1].webhookSecret: basic auth expects "user:password"'),
     ("comma in the webhook secret", [_set("connectors[0].webhookSecret", SECRET + ",x")],
      'connectors[0].webhookSecret: must not contain ","'),
+    ("comma in the previous webhook secret", [_set("connectors[0].webhookSecret", SECRET),
+                                              _set("connectors[0].previousWebhookSecret", SECRET + ",x")],
+     'connectors[0].previousWebhookSecret: must not contain ","'),
+    ("rotation without a new secret", [_set("connectors[0].previousWebhookSecret", SECRET)],
+     "connectors[0].previousWebhookSecret: needs webhookSecret"),
     ("credential of wrong type", [_set("connectors[0].credentials.token", {"value": SECRET})],
      "connectors[0].credentials.token: expected a string or an integer, got an object"),
 ]

@@ -34,12 +34,6 @@ REPOSITORY = "octo-org/e2e"
 EVENTS = ["push", "issues"]
 SECRET_1, SECRET_2 = "e2e-webhook-secret-one", "e2e-webhook-secret-two"
 WEBHOOK_TYPE = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
-SECRET_ROTATION_DEFECT = (
-    "program defect (issue 2): the webhook Secret has a fixed name, so a new webhook secret replaces it "
-    "delete-before-replace, and the engine then replaces the gateway Deployment the same way (deleted first: the "
-    "webhook receiver is down while it is recreated, and GitHub does not retry). Expected: the Secret replaced "
-    "create-before-delete (auto-named) or updated in place, the Deployment rolled by an update."
-)
 # What the program must create for one GitHub connector on the modular Kyma contract (issue 2's design card).
 EXPECTED_KINDS = {
     "kubernetes:core/v1:Namespace",
@@ -181,7 +175,6 @@ class TestLifecycle:
         assert log.changed() == []
         assert [h["id"] for h in hooks(lifecycle.github)] == [lifecycle.hook_id]
 
-    @pytest.mark.xfail(reason=SECRET_ROTATION_DEFECT)
     def test_05_config_change_previews_exactly_the_expected_updates(self, lifecycle: Lifecycle) -> None:
         project = lifecycle.project
         project.set_config(config_values(lifecycle.github.url, [*EVENTS, "release"]),
@@ -197,7 +190,7 @@ class TestLifecycle:
         webhook = next(step for step in changed if step.type == WEBHOOK_TYPE)
         assert {"events", "secret"} <= set(webhook.diffs), webhook.diffs
         # The webhook Secret changes; pulumi-kubernetes replaces Secrets on data changes by default, which is
-        # fine as long as the old one is deleted only after its replacement exists.
+        # fine as long as the old one is deleted only after its replacement exists (it is auto-named for that).
         assert "kubernetes:core/v1:Secret" in by_type, log.by_op()
         assert "delete-replaced" not in by_type["kubernetes:core/v1:Secret"] or \
             _created_before_deleted(changed, "kubernetes:core/v1:Secret"), log.by_op()
@@ -212,7 +205,7 @@ class TestLifecycle:
         assert not (set(by_type) & untouched), log.by_op()
 
     def test_06_up_applies_the_change(self, lifecycle: Lifecycle) -> None:
-        if not lifecycle.config_changed:  # phase 05 is expected to fail before setting it; set it again
+        if not lifecycle.config_changed:  # phase 05 was deselected or failed before setting it
             lifecycle.project.set_config(config_values(lifecycle.github.url, [*EVENTS, "release"]),
                                          {"connectors[0].webhookSecret": SECRET_2})
         driver.run("up", lifecycle.project.stack, quiet=True)
