@@ -16,6 +16,9 @@ Document shape (AsyncAPI 2.x): every channel name *is* a CloudEvents type, and i
             summary: ...
             x-kyma-connectors: {event: issues, action: opened}      # `subscribe: false` for e.g. ping
 
+``x-kyma-connectors.subscription`` names what the webhook subscribes to when that differs from the event name
+(Qualtrics subscribes per survey, ``surveyengine.completedResponse.*``, but delivers the survey id in the topic).
+
 Types are restricted to ``[a-z0-9.]`` with at least two segments: Kyma eventing strips everything else from a type,
 so a type that survives cleaning unchanged is the only kind a Subscription can name reliably.
 """
@@ -66,6 +69,8 @@ class CatalogEvent:
     """Human-readable description, shown in the Application's Events entry."""
     subscribable: bool = True
     """False for events a webhook cannot subscribe to (GitHub ``ping``, App-only ``installation``)."""
+    subscription: str | None = None
+    """What the webhook subscribes to for this event when it is not the event name itself."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +98,15 @@ class Catalog:
             if entry.subscribable:
                 seen.setdefault(entry.event, None)
         return list(seen)
+
+    def subscriptions(self, native_events: list[str] | None = None) -> list[str]:
+        """What to put on the webhook for the given native events (default: every subscribable one), in that order.
+
+        Usually the event names themselves; a catalog entry's ``subscription`` replaces its name (Qualtrics wildcards).
+        """
+        names = self.native_events() if native_events is None else native_events
+        by_event = {entry.event: entry.subscription for entry in self.events if entry.subscription}
+        return list(dict.fromkeys(by_event.get(name, name) for name in names))
 
     def types(self) -> list[str]:
         """Every CloudEvents type of the catalog, in document order."""
@@ -210,6 +224,7 @@ def _parse_channel(name: str, channel: Any, where: str, problems: list[str]) -> 
         action=action,
         summary=str(message.get("summary") or message.get("title") or ""),
         subscribable=bool(ext.get("subscribe", True)),
+        subscription=str(ext["subscription"]) if ext.get("subscription") else None,
     )
 
 

@@ -268,7 +268,7 @@ class Connector(pulumi.ComponentResource):
         if connector.solution not in REGISTERED_SOLUTIONS:
             return {}
         app = connector.app
-        events = list(connector.events) if connector.events is not None else catalog.native_events()
+        events = catalog.subscriptions(list(connector.events) if connector.events is not None else None)
         # The solution pings the payload URL when the hook is created: the gateway (all of it) must be up first.
         opts = pulumi.ResourceOptions.merge(nested, pulumi.ResourceOptions(depends_on=[gateway]))
         return {

@@ -95,3 +95,16 @@ def test_unknown_solution_and_selection_errors_name_the_culprit() -> None:
     narrowed = github.select(["push", "issues"])
     assert {e.event for e in narrowed.events} == {"push", "issues"}
     assert narrowed.type_for("issues", "opened") == "issues.opened.v1"
+
+
+def test_qualtrics_per_survey_topics_are_subscribed_with_a_wildcard() -> None:
+    """Qualtrics subscribes per survey (`surveyengine.completedResponse.{SurveyID}`): the webhook gets the wildcard,
+    while the event name stays what the gateway resolves a delivery's topic to."""
+    catalog = load_catalog("qualtrics")
+    subscriptions = catalog.subscriptions()
+    assert "surveyengine.completedResponse.*" in subscriptions
+    assert "surveyengine.completedResponse" not in subscriptions
+    assert "controlpanel.activateSurvey" in subscriptions
+    assert catalog.subscriptions(["surveyengine.completedResponse"]) == ["surveyengine.completedResponse.*"]
+    assert catalog.type_for("surveyengine.completedResponse") == "surveyengine.completedresponse.v1"
+    assert load_catalog("github").subscriptions(["push", "issues"]) == ["push", "issues"]

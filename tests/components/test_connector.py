@@ -211,6 +211,16 @@ def test_generic_connector_registers_no_webhook(mock_stack: Any) -> None:
     assert env["GATEWAY_GENERIC_EVENT_HEADER"] == "X-Event"
 
 
+def test_qualtrics_webhook_subscribes_with_the_catalogs_subscription_names(mock_stack: Any) -> None:
+    """Per-survey Qualtrics topics go on the subscription as the catalog's wildcard, not as the bare event name."""
+    stack = mock_stack()
+    settings = example_settings()
+    run_connectors(stack, dataclasses.replace(settings, connectors=settings.connectors[1:]))
+    (hook,) = stack.of_type(HOOK)
+    assert hook.inputs["events"] == load_catalog("qualtrics").subscriptions()
+    assert "surveyengine.completedResponse.*" in hook.inputs["events"]
+
+
 def _snapshot(stack: MockStack, prefix: str) -> dict[str, tuple[str, Any]]:
     return {r.urn: (r.id, r.inputs) for r in stack.registrations if r.name.startswith(prefix) or r.k8s_name == prefix}
 
