@@ -14,6 +14,7 @@ and the per-connector ratio against the 10-connector run shows linearity. Run::
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -47,6 +48,7 @@ def run_once(count: int) -> tuple[float, float, int]:
     """
     config = {**example_config(), f"{PROJECT}:connectors": connectors(count)}
     stack = MockStack(config=config, secret_keys=["connectors"], stack="bench")
+    gc.collect()  # start like a fresh process: no garbage left by the previous run (not timed)
     wall, cpu = time.perf_counter(), time.process_time()
     run_main(stack)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -55,7 +57,10 @@ def run_once(count: int) -> tuple[float, float, int]:
 
 
 def floor_once(resources: int) -> float:
-    """CPU seconds to register ``resources`` trivial ConfigMaps under the same mocks: the SDK's per-resource cost."""
+    """CPU seconds to register ``resources`` trivial ConfigMaps under the same mocks: the SDK's per-resource cost.
+
+    Same conditions as the program: a collected heap at the start, the cyclic collector off (``tune_gc``).
+    """
     import pulumi_kubernetes as k8s
 
     def program() -> None:
@@ -64,9 +69,14 @@ def floor_once(resources: int) -> float:
                                   data={"key": "value"})
 
     stack = MockStack(stack="bench")
-    start = time.process_time()
-    stack.run(program)
-    elapsed = time.process_time() - start
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.process_time()
+        stack.run(program)
+        elapsed = time.process_time() - start
+    finally:
+        gc.enable()
     MockStack.reset()
     return elapsed
 

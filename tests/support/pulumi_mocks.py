@@ -13,7 +13,8 @@ engine (not the SDK's mock), also
 
 ``RecordingMocks`` answers with the inputs as outputs, an id shaped like the provider's (``namespace/name`` for
 Kubernetes objects), and the few outputs providers compute that programs read: ``RandomPassword.result`` (a value
-derived from the resource name, never a real secret) and the WebhookRegistration outputs. Tests add or replace
+derived from the resource name, never a real secret), the WebhookRegistration outputs and the auto-generated name of a
+Secret registered without ``metadata.name``. Tests add or replace
 answers per type token with ``outputs={type: fn(MockResourceArgs) -> dict}``.
 
 Usage::
@@ -28,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import inspect
 import json
@@ -56,29 +58,81 @@ OutputsFn = Callable[[_mocks.MockResourceArgs], Mapping[str, Any]]
 
 @dataclass(frozen=True, eq=False)
 class Registration:
-    """One ``RegisterResource`` call as the engine would have received it (after transforms)."""
+    """One ``RegisterResource`` call as the engine would have received it (after transforms).
 
-    type: str
-    name: str
+    It keeps the request itself and decodes on first use: a run registers hundreds of resources and most tests look at
+    a few, so decoding every one in the monitor would make bench/bench_program.py measure the mock, not the program.
+    """
+
+    request: Any = field(repr=False)
+    """The ``RegisterResourceRequest`` protobuf message."""
     urn: str
-    parent: str
-    """The parent's URN; the stack's URN for top-level resources."""
-    custom: bool
-    raw_inputs: dict[str, Any] = field(repr=False)
-    """Input properties as deserialized (secrets still wrapped); see :attr:`inputs`."""
-    dependencies: frozenset[str]
-    """URNs from ``depends_on`` and from Outputs used as inputs."""
-    property_dependencies: Mapping[str, frozenset[str]]
-    additional_secret_outputs: tuple[str, ...]
-    delete_before_replace: bool
-    ignore_changes: tuple[str, ...]
-    replace_on_changes: tuple[str, ...]
-    provider: str
-    id: str = ""
-    raw_outputs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    id: str
+    response: Any = field(repr=False)
+    """The ``object`` Struct the mock answered with (the resource's outputs)."""
+    transformed: dict[str, Any] | None = field(default=None, repr=False)
+    """The properties after transforms, when transforms ran (the request holds them before)."""
 
-    # Unwrapping is done on first use, not per registration: a run registers hundreds of resources and most tests
-    # look at a few (bench/bench_program.py measures programs through this monitor).
+    @property
+    def type(self) -> str:
+        return str(self.request.type)
+
+    @property
+    def name(self) -> str:
+        return str(self.request.name)
+
+    @property
+    def parent(self) -> str:
+        """The parent's URN; the stack's URN for top-level resources."""
+        return str(self.request.parent)
+
+    @property
+    def custom(self) -> bool:
+        return bool(self.request.custom)
+
+    @cached_property
+    def dependencies(self) -> frozenset[str]:
+        """URNs from ``depends_on`` and from Outputs used as inputs."""
+        return frozenset(self.request.dependencies)
+
+    @cached_property
+    def property_dependencies(self) -> Mapping[str, frozenset[str]]:
+        return {k: frozenset(v.urns) for k, v in self.request.propertyDependencies.items()}
+
+    @property
+    def additional_secret_outputs(self) -> tuple[str, ...]:
+        return tuple(self.request.additionalSecretOutputs)
+
+    @property
+    def delete_before_replace(self) -> bool:
+        return bool(self.request.deleteBeforeReplace)
+
+    @property
+    def ignore_changes(self) -> tuple[str, ...]:
+        return tuple(self.request.ignoreChanges)
+
+    @property
+    def replace_on_changes(self) -> tuple[str, ...]:
+        return tuple(self.request.replaceOnChanges)
+
+    @property
+    def provider(self) -> str:
+        return str(self.request.provider)
+
+    @cached_property
+    def raw_inputs(self) -> dict[str, Any]:
+        """Input properties as deserialized (secrets still wrapped); see :attr:`inputs`."""
+        if self.transformed is not None:
+            return self.transformed
+        decoded: dict[str, Any] = rpc.deserialize_properties(self.request.object)
+        return decoded
+
+    @cached_property
+    def raw_outputs(self) -> dict[str, Any]:
+        """Output properties as deserialized (secrets still wrapped); see :attr:`outputs`."""
+        decoded: dict[str, Any] = rpc.deserialize_properties(self.response)
+        return decoded
+
     @cached_property
     def _unwrapped(self) -> tuple[dict[str, Any], frozenset[str]]:
         secrets: set[str] = set()
@@ -97,7 +151,7 @@ class Registration:
     @cached_property
     def outputs(self) -> dict[str, Any]:
         """Output properties the mock answered with, secrets unwrapped."""
-        plain: dict[str, Any] = _plain(dict(self.raw_outputs), "", set())
+        plain: dict[str, Any] = _plain(self.raw_outputs, "", set())
         return plain
 
     @property
@@ -171,7 +225,16 @@ def _webhook_registration(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
     }
 
 
+def _k8s_autoname(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+    """pulumi-kubernetes auto-naming: an object without ``metadata.name`` gets ``<logical name>-<8 hex>``."""
+    meta = args.inputs.get("metadata")
+    if not isinstance(meta, Mapping) or meta.get("name"):
+        return {}
+    return {"metadata": {**meta, "name": f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:8]}"}}
+
+
 DEFAULT_OUTPUTS: Final[dict[str, OutputsFn]] = {
+    "kubernetes:core/v1:Secret": _k8s_autoname,
     "random:index/randomPassword:RandomPassword": _random_password,
     "pulumi-python:dynamic/kyma-connectors:WebhookRegistration": _webhook_registration,
 }
@@ -188,56 +251,96 @@ class RecordingMocks(_mocks.Mocks):
         extra = self.outputs.get(args.typ)
         if extra is not None:
             state.update(extra(args))
-        return self._id(args, state), state
+        meta = rpc.unwrap_rpc_secret(state.get("metadata")) if args.typ.startswith("kubernetes:") else None
+        return self.resource_id(args.typ, args.name, meta if isinstance(meta, Mapping) else {}), state
 
     def call(self, args: _mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
     @staticmethod
-    def _id(args: _mocks.MockResourceArgs, state: Mapping[str, Any]) -> str:
-        if args.typ.startswith("kubernetes:"):
-            meta = rpc.unwrap_rpc_secret(state.get("metadata")) or {}
-            name = meta.get("name") or args.name
-            return f"{meta['namespace']}/{name}" if meta.get("namespace") else str(name)
-        return f"{args.name}-id"
+    def resource_id(type_: str, name: str, metadata: Mapping[str, Any]) -> str:
+        """The id a provider would give: ``namespace/name`` (or ``name``) for Kubernetes objects."""
+        if type_.startswith("kubernetes:"):
+            k8s_name = metadata.get("name") or name
+            return f"{metadata['namespace']}/{k8s_name}" if metadata.get("namespace") else str(k8s_name)
+        return f"{name}-id"
+
+
+_SIG_KEY: Final[bytes] = rpc._special_sig_key.encode()
+_UNKNOWN: Final[bytes] = rpc.UNKNOWN.encode()
+
+
+def _string_fields(struct: Any, key: str, names: tuple[str, ...]) -> dict[str, str]:
+    """``{name: value}`` of the string fields ``names`` of the Struct at ``struct[key]`` (missing ones left out)."""
+    if key not in struct.fields:
+        return {}
+    fields = struct.fields[key].struct_value.fields
+    return {n: fields[n].string_value for n in names if n in fields and fields[n].WhichOneof("kind") == "string_value"}
 
 
 class RecordingMonitor(_mocks.MockMonitor):
-    """A MockMonitor that records every registration in full and runs transforms (see module docstring)."""
+    """A MockMonitor that records every registration in full and runs transforms (see module docstring).
+
+    Outputs are the inputs, as the SDK's mocks answer. When nothing needs the inputs as Python values -- no transform
+    to run, no computed outputs for the type, no secret, unknown or resource reference in them (whose decoding changes
+    their shape) -- the answer is the request's Struct itself, not a decode/encode round trip through the SDK's
+    serializer: in a real deployment that work happens in the engine's process, so a benchmark of the program must
+    not count it. Everything else goes the SDK mock's way (decode, ``new_resource``, encode).
+    """
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self._synced = 0
+
+    @property
+    def resources(self) -> dict[str, _mocks.MockMonitor.ResourceRegistration]:
+        """The SDK mock's view (``getResource`` invokes, reads), filled from the registrations when first asked."""
+        for reg in self.registrations[self._synced:]:
+            self._resources[reg.urn] = _mocks.MockMonitor.ResourceRegistration(reg.urn, reg.id, reg.raw_outputs)
+        self._synced = len(self.registrations)
+        return self._resources
+
+    @resources.setter
+    def resources(self, value: dict[str, _mocks.MockMonitor.ResourceRegistration]) -> None:
+        self._resources = value
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
+        transforms = [*_mocks._resolve_callbacks(request.transforms), *self._stack_transforms]
+        if not transforms and self._answers_with_inputs(request):
+            id_ = RecordingMocks.resource_id(request.type, request.name,
+                                             _string_fields(request.object, "metadata", ("name", "namespace")))
+            self.registrations.append(Registration(request=request, urn=urn, id=id_, response=request.object))
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)
         _ensure_event_loop()  # type: ignore[no-untyped-call]
-        inputs = self._transformed(request, rpc.deserialize_properties(request.object))
+        inputs = self._transformed(transforms, request, rpc.deserialize_properties(request.object))
         args = _mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False,
         )
-        id_, state = self.mocks.new_resource(args)
+        answered_id, state = self.mocks.new_resource(args)
         for key in request.additionalSecretOutputs:
             if key in state:
                 state[key] = rpc.wrap_rpc_secret(state[key])
-        self.registrations.append(Registration(
-            type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
-            raw_inputs=inputs, dependencies=frozenset(request.dependencies),
-            property_dependencies={k: frozenset(v.urns) for k, v in request.propertyDependencies.items()},
-            additional_secret_outputs=tuple(request.additionalSecretOutputs),
-            delete_before_replace=bool(request.deleteBeforeReplace), ignore_changes=tuple(request.ignoreChanges),
-            replace_on_changes=tuple(request.replaceOnChanges), provider=request.provider, id=id_ or "",
-            raw_outputs=state,
-        ))
         obj_proto = _sync_await(rpc.serialize_properties(state, {}))
-        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
+        self.registrations.append(Registration(request=request, urn=urn, id=answered_id or "", response=obj_proto,
+                                               transformed=inputs if transforms else None))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=answered_id or "", object=obj_proto)
 
-    def _transformed(self, request: Any, props: dict[str, Any]) -> dict[str, Any]:
-        transforms = [*_mocks._resolve_callbacks(request.transforms), *self._stack_transforms]
+    def _answers_with_inputs(self, request: Any) -> bool:
+        """Whether the answer is exactly the request's properties (see the class docstring)."""
+        mocks = self.mocks
+        if type(mocks).new_resource is not RecordingMocks.new_resource or not isinstance(mocks, RecordingMocks):
+            return False
+        if request.type in mocks.outputs or any(k in request.object.fields for k in request.additionalSecretOutputs):
+            return False
+        encoded = request.object.SerializeToString()
+        return _SIG_KEY not in encoded and _UNKNOWN not in encoded
+
+    def _transformed(self, transforms: list[Any], request: Any, props: dict[str, Any]) -> dict[str, Any]:
         for transform in transforms:
             result = transform(pulumi.ResourceTransformArgs(
                 custom=bool(request.custom), type_=request.type, name=request.name, props=props,
@@ -274,8 +377,18 @@ def example_config() -> dict[str, Any]:
 
 
 def run_main(stack: MockStack) -> dict[str, Any]:
-    """Run the Pulumi program (``__main__.py``) on ``stack``; returns the program's globals."""
-    return stack.run(lambda: runpy.run_path(str(PROGRAM)))
+    """Run the Pulumi program (``__main__.py``) on ``stack``; returns the program's globals.
+
+    The program tunes the garbage collector for its own short-lived process (``tune_gc``); the setting is put back
+    afterwards, so the rest of a test session keeps the interpreter's defaults.
+    """
+    enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    try:
+        return stack.run(lambda: runpy.run_path(str(PROGRAM)))
+    finally:
+        gc.set_threshold(*thresholds)
+        if enabled:
+            gc.enable()
 
 
 def _usable_event_loop() -> None:
