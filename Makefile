@@ -37,8 +37,11 @@ bench-program: venv  ## program evaluation under mocks for 1, 10 and 50 connecto
 
 # --- issue 2b: policy pack ---
 .PHONY: policy-preview
-policy-preview: venv  ## pulumi preview with the mandatory policy pack (needs an installed Pulumi with its Python language host)
-	pulumi preview --policy-pack policy
+STACK ?= local
+policy-preview: controlplane-up  ## preview STACK (default local) with the mandatory policy pack, through the real engine
+	source scripts/env.sh && KUBECONFIG=$${KUBECONFIG:-$${KC_RUN_DIR:-/tmp/kyma-connectors/cp}/kubeconfig} \
+	  PULUMI_CONFIG_PASSPHRASE=$${PULUMI_CONFIG_PASSPHRASE:-kyma-connectors-local} \
+	  $(PY) -m scripts.stack preview -s $(STACK) --policy-pack policy
 
 # === issue 3: event gateway ===
 PUBLISHER_DOUBLE_PORT ?= 8081
