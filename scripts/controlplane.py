@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -228,6 +229,13 @@ def _write_kubeconfig(settings: Settings, token: str) -> None:
     tmp.replace(settings.kubeconfig)
 
 
+def crd_established(crd: dict[str, Any] | None) -> bool:
+    """Whether a CRD object reports ``Established``; right after creation the API server may answer without
+    ``status`` or with ``conditions: null``, which means not yet."""
+    conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
 def _install_crds(api: KubeApi, crds_dir: Path, log: Log) -> None:
     if not crds_dir.is_dir():
         raise ControlPlaneError(f"CRD directory {crds_dir} not found (set KC_SHARED or KC_CRDS)")
@@ -239,13 +247,9 @@ def _install_crds(api: KubeApi, crds_dir: Path, log: Log) -> None:
                 api.apply(collection, doc)
                 names.append(doc["metadata"]["name"])
 
-    def established(name: str) -> bool:
-        crd = api.get(f"{collection}/{name}") or {}
-        conds = crd.get("status", {}).get("conditions", [])
-        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conds)
-
     for name in names:
-        wait_for(lambda n=name: established(n), 60, f"CRD {name} to be Established")  # type: ignore[misc]
+        wait_for(lambda n=name: crd_established(api.get(f"{collection}/{n}")), 60,  # type: ignore[misc]
+                 f"CRD {name} to be Established")
     log(f"CRDs established: {', '.join(names)}")
 
 
