@@ -15,13 +15,12 @@ AsyncAPI catalog. Ids are ``registration.service_id(application, service name)``
 
 Every name derives from the connector's name, never from its position in the config, so adding or removing another
 connector changes nothing here. ``depends_on`` given to the Connector (the namespace the program creates) is passed
-to every resource inside it, including those of nested components, through an inherited transformation: a component's
-own ``depends_on`` does not hold back its children.
+to every resource inside it, including those of nested components, each component handing its own ``depends_on`` to
+its children (``components/_options.py``): a component's ``depends_on`` alone does not hold back its children.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,6 +32,7 @@ import yaml
 import registration
 from catalog import SPECS_DIR, Catalog, load_catalog
 from components._naming import child, token
+from components._options import child_options
 from components.connector_secrets import (
     WEBHOOK_SECRET_KEY,
     ConnectorSecrets,
@@ -178,18 +178,6 @@ def _api_service(args: ConnectorArgs, path: Path | None) -> registration.Service
 # --- the component ---------------------------------------------------------------------------------------------------
 
 
-def _inherit_depends_on(deps: Sequence[pulumi.Resource]) -> pulumi.ResourceTransformation:
-    """A transformation (inherited by every descendant) adding ``deps`` to each custom resource's ``depends_on``."""
-
-    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-        if not isinstance(args.resource, pulumi.CustomResource):
-            return None
-        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=list(deps)))
-        return pulumi.ResourceTransformationResult(props=args.props, opts=opts)
-
-    return transformation
-
-
 class Connector(pulumi.ComponentResource):
     """One external solution instance connected to Kyma (see the module docstring for what it stacks)."""
 
@@ -210,10 +198,9 @@ class Connector(pulumi.ComponentResource):
     def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(token("Connector"), name, None, opts)
         connector = args.connector
-        declared = opts.depends_on if opts is not None else None
-        deps: list[pulumi.Resource] = [d for d in (declared if isinstance(declared, Sequence) else [declared])
-                                       if isinstance(d, pulumi.Resource)]
-        nested = pulumi.ResourceOptions(parent=self, transformations=[_inherit_depends_on(deps)] if deps else None)
+        # Components pass their own depends_on to each child (components/_options.py): a component's depends_on
+        # alone does not hold back its children.
+        nested = child_options(self, opts)
         manifest, specs = build_manifest(args)
         catalog = selected_catalog(connector)
 
@@ -232,9 +219,8 @@ class Connector(pulumi.ComponentResource):
             application=connector.name, namespace=args.namespace, manifest=manifest, specs=specs,
             image=args.registrar_image, backend="application-registry" if args.legacy else "application-cr",
             registry_url=args.registry_url,
-        ), opts=pulumi.ResourceOptions.merge(nested, pulumi.ResourceOptions(
-            # The registrar patches the Application and reads the credential Secrets: both must exist first.
-            transformations=[_inherit_depends_on([application, secrets])])))
+        # The registrar patches the Application and reads the credential Secrets: both must exist first.
+        ), opts=child_options(self, opts, application, secrets))
         gateway = EventGateway(child(name, "gateway"), EventGatewayArgs(
             application=connector.name, namespace=args.namespace, solution=connector.solution,
             image=args.gateway_image, host=connector.gateway_host, cluster_domain=args.cluster_domain,
@@ -242,7 +228,7 @@ class Connector(pulumi.ComponentResource):
             gateway=args.gateway, publisher_url=args.publisher_url, legacy_events=args.legacy,
             env=dict(connector.generic_env), **_replicas(connector),
         ), opts=nested)
-        hooks = self._webhooks(name, args, gateway, secrets, catalog, nested)
+        hooks = self._webhooks(name, args, gateway, secrets, catalog, opts)
 
         self.application_name = application.application_name
         self.webhook_url = gateway.webhook_url
@@ -263,14 +249,15 @@ class Connector(pulumi.ComponentResource):
         })
 
     def _webhooks(self, name: str, args: ConnectorArgs, gateway: EventGateway, secrets: ConnectorSecrets,
-                  catalog: Catalog, nested: pulumi.ResourceOptions) -> dict[str, WebhookRegistration]:
+                  catalog: Catalog, component_opts: pulumi.ResourceOptions | None,
+                  ) -> dict[str, WebhookRegistration]:
         connector = args.connector
         if connector.solution not in REGISTERED_SOLUTIONS:
             return {}
         app = connector.app
         events = catalog.subscriptions(list(connector.events) if connector.events is not None else None)
         # The solution pings the payload URL when the hook is created: the gateway (all of it) must be up first.
-        opts = pulumi.ResourceOptions.merge(nested, pulumi.ResourceOptions(depends_on=[gateway]))
+        opts = child_options(self, component_opts, gateway)
         return {
             target: WebhookRegistration(child(name, target_role(target)), WebhookRegistrationArgs(
                 solution=connector.solution, api_url=str(connector.api_url), target=target,

@@ -34,6 +34,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components._naming import child, labels, token
+from components._options import child_options
 from config.settings import ApiCredentials, RequestParameters
 
 API_SECRETS_NAMESPACE: Final[str] = "kyma-system"
@@ -110,7 +111,7 @@ class ConnectorSecrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ConnectorSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(token("ConnectorSecrets"), name, None, opts)
-        child_opts = pulumi.ResourceOptions(parent=self)
+        child_opts = child_options(self, opts)
         app = args.application
 
         self.api_secret_name = None

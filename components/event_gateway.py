@@ -27,6 +27,7 @@ from catalog import SPECS_DIR, catalog_path
 from components import _event_gateway_network as net
 from components import _event_gateway_pod as pod
 from components import _naming
+from components._options import child_options
 
 RESOURCE_TYPE: Final[str] = _naming.token("EventGateway")
 SPOOL_DIR: Final[str] = pod.SPOOL_DIR
@@ -199,7 +200,7 @@ class EventGateway(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EventGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RESOURCE_TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         labels = _naming.labels(name, "event-gateway")
         selector = {"app.kubernetes.io/name": "event-gateway", "app.kubernetes.io/instance": name}
         meta = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels)
@@ -253,7 +254,7 @@ class EventGateway(pulumi.ComponentResource):
             metadata=meta,
             spec=apirule_spec(args, self.service_name),
             # The rule routes to pods that must be ready, or Istio answers 503 to the first deliveries.
-            opts=child.merge(pulumi.ResourceOptions(depends_on=[deployment])),
+            opts=child_options(self, opts, deployment),
         )
         min_available = args.hpa.min_replicas if args.hpa else args.replicas
         k8s.policy.v1.PodDisruptionBudget(

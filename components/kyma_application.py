@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 import registration
 from components._naming import application_type, child, labels, token
+from components._options import child_options
 
 API_VERSION: Final[str] = "applicationconnector.kyma-project.io/v1alpha1"
 KIND: Final[str] = "Application"
@@ -99,7 +100,7 @@ class KymaApplication(pulumi.ComponentResource):
             kind=obj["kind"],
             metadata=obj["metadata"],
             spec=obj["spec"],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.application_name = application.metadata.apply(lambda m: str(m["name"]))  # type: ignore[attr-defined]
         self.gateway_urls = pulumi.Output.from_input(api_gateway_urls(args.manifest))

@@ -32,6 +32,7 @@ import yaml
 import registration
 from components import _naming
 from components import _pod_security as sec
+from components._options import child_options
 
 RESOURCE_TYPE: Final[str] = _naming.token("RegistrationJob")
 
@@ -191,7 +192,7 @@ class RegistrationJob(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistrationJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RESOURCE_TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         labels = _naming.labels(name, "registrar")
         metadata = k8s.meta.v1.ObjectMetaArgs  # local alias: every child has the same shape of metadata
 
@@ -221,7 +222,7 @@ class RegistrationJob(pulumi.ComponentResource):
             # The pod needs its permissions before it starts, or the first attempt fails with 403. Delete before
             # replace: a Job whose pod template changes with the program (same inputs, same name) cannot be created
             # beside the old one; the old Job has finished, nothing is lost by removing it first.
-            opts=child.merge(pulumi.ResourceOptions(depends_on=job_deps, delete_before_replace=True)),
+            opts=child_options(self, opts, *job_deps, delete_before_replace=True),
         )
         self.job_name = job.metadata.apply(lambda m: str(m["name"]))
         self.register_outputs({"job_name": self.job_name, "config_map_name": self.config_map_name})
