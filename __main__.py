@@ -45,7 +45,7 @@ def connector_outputs(connector: Connector, *, generic: bool) -> dict[str, Any]:
         "application": connector.application_name,
         "webhookUrl": connector.webhook_url,
         "webhookIds": connector.webhook_ids,
-        "eventTypes": connector.event_types,
+        "eventTypes": connector.event_type_names,
         "apiGatewayUrls": connector.api_gateway_urls,
         "registrationJob": connector.registration_job_name,
     }

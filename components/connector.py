@@ -33,6 +33,7 @@ import registration
 from catalog import SPECS_DIR, Catalog, load_catalog
 from components._naming import child, token
 from components._options import child_options
+from components._outputs import known
 from components.connector_secrets import (
     WEBHOOK_SECRET_KEY,
     ConnectorSecrets,
@@ -189,6 +190,9 @@ class Connector(pulumi.ComponentResource):
     """Hook id per target (``owner/repo``, ``org:NAME``; ``brand`` for Qualtrics); empty for generic sources."""
     event_types: pulumi.Output[list[str]]
     """CloudEvents types the connector publishes (what Kyma Subscriptions name)."""
+    event_type_names: list[str]
+    """The same as a plain list, known when the program runs: export this one (a stack output that is an Output of
+    a list is unwrapped element by element, one Output each)."""
     api_gateway_urls: pulumi.Output[dict[str, str]]
     """Central Application Gateway URL per registered API, by service display name."""
     registration_job_name: pulumi.Output[str]
@@ -234,7 +238,8 @@ class Connector(pulumi.ComponentResource):
         self.webhook_url = gateway.webhook_url
         self.webhook_ids = pulumi.Output.all(**{_target_key(t): h.hook_id for t, h in hooks.items()}).apply(dict) \
             if hooks else pulumi.Output.from_input({})
-        self.event_types = pulumi.Output.from_input([e.type for e in catalog.events if e.subscribable])
+        self.event_type_names = [e.type for e in catalog.events if e.subscribable]
+        self.event_types = known(self.event_type_names)
         self.api_gateway_urls = application.gateway_urls
         self.registration_job_name = job.job_name
         self.webhook_secret = secrets.webhook_secret
