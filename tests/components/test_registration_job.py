@@ -16,6 +16,7 @@ from components.registration_job import (
     RegistrationJob,
     RegistrationJobArgs,
     job_name,
+    manifest_yaml,
 )
 from registration import (
     FILE_NAME,
@@ -191,6 +192,29 @@ def test_config_map_holds_the_specs_and_a_manifest_pointing_back(mock_stack: Moc
     assert manifest.services == args.manifest.services
     assert (manifest.specs_namespace, manifest.specs_config_map) == ("connectors", config_map.k8s_name)
     assert config_map.secret_paths == frozenset()
+
+
+def test_manifest_text_is_the_same_with_and_without_libyaml() -> None:
+    """registration.yaml must not depend on how PyYAML was built: the C and Python emitters agree, also on long,
+    multi-line, quoted and non-ASCII strings, and the text reads back as the manifest."""
+    app = "github-acme"
+    long = "A description that is long enough to be folded by an emitter at eighty columns, " * 3
+    manifest = Manifest(application=app, solution="github", services=(
+        ServiceDefinition(id=service_id(app, "api"), name="api", display_name="GitHub: REST API (v3)",
+                          description=long + "\n\nSecond: 'quoted' \"double\" # not a comment\ttab \u2028",
+                          provider_display_name="Ünïcødé GmbH 日本", api=ApiDefinition(
+                              target_url="https://api.github.com", spec="openapi.yaml",
+                              credentials=Credentials(type="Basic", secret_name=f"{app}-api"))),
+        ServiceDefinition(id=service_id(app, "events"), name="events", display_name="yes",
+                          description="- dash " + "x" * 200, provider_display_name="null",
+                          events=EventsDefinition(spec="asyncapi.yaml")),
+    ))
+    text = manifest_yaml(manifest.to_dict())
+    options: dict[str, Any] = {"sort_keys": False, "width": 2**31 - 1, "allow_unicode": False}
+    assert text == yaml.dump(manifest.to_dict(), Dumper=yaml.SafeDumper, **options)
+    if hasattr(yaml, "CSafeDumper"):
+        assert text == yaml.dump(manifest.to_dict(), Dumper=yaml.CSafeDumper, **options)
+    assert parse_manifest(yaml.safe_load(text)) == manifest
 
 
 def _names(stack: MockStack) -> dict[str, str | None]:
