@@ -1,9 +1,9 @@
 """Outputs of values the program already knows, built without ``Output.from_input``'s deep walk.
 
 Why: ``Output.from_input`` turns every element of a list (and every key and value of a dict) into an Output of its
-own and gathers them -- for a catalog's 140 event types that was 1.3 ms per connector, more than registering a
-small resource (bench/bench_program.py). A plain value needs none of that: it is known, depends on no resource and
-holds no Output, so one Output around it is equivalent.
+own and gathers them -- for a catalog's event types (80 for GitHub) that cost about as much as registering a small
+resource, twice per connector (bench/bench_program.py). A plain value needs none of that: it is known, depends on no
+resource and holds no Output, so one Output around it is equivalent.
 """
 
 from __future__ import annotations
