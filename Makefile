@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_REQS := requirements.txt requirements-dev.txt $(wildcard event_gateway/requirements.txt registrar/requirements.txt policy/requirements.txt)
-CODE_DIRS := $(wildcard catalog registration components config event_gateway registrar webhooks connectorctl doubles policy bench scripts tests __main__.py)
+CODE_DIRS := $(wildcard catalog registration components config tuning event_gateway registrar webhooks connectorctl doubles policy bench scripts tests __main__.py)
 
 .PHONY: venv test lint check
 venv: $(VENV)/.installed

@@ -14,17 +14,20 @@ and the per-connector ratio against the 10-connector run shows linearity. Run::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.pulumi_mocks import PROJECT, MockStack, example_config, run_main
+from tuning import stack_traces
 
 SIZES = (1, 10, 50)
 TARGET_MS = 30.0
@@ -59,7 +62,8 @@ def run_once(count: int) -> tuple[float, float, int]:
 def floor_once(resources: int) -> float:
     """CPU seconds to register ``resources`` trivial ConfigMaps under the same mocks: the SDK's per-resource cost.
 
-    Same conditions as the program: a collected heap at the start, the cyclic collector off (``tune_gc``).
+    Same conditions as the program: a collected heap at the start, the cyclic collector off (``tune_gc``), the
+    program's stack capture (``tuning.stack_traces``).
     """
     import pulumi_kubernetes as k8s
 
@@ -71,14 +75,36 @@ def floor_once(resources: int) -> float:
     stack = MockStack(stack="bench")
     gc.collect()
     gc.disable()
+    undo = stack_traces.install()
     try:
         start = time.process_time()
         stack.run(program)
         elapsed = time.process_time() - start
     finally:
+        undo()
         gc.enable()
     MockStack.reset()
     return elapsed
+
+
+@contextlib.contextmanager
+def sdk_stack_capture() -> Iterator[None]:
+    """Runs inside keep the SDK's own stack capture (the program's opt-out), for the comparison line."""
+    os.environ[stack_traces.OPT_OUT_ENV] = "sdk"
+    try:
+        yield
+    finally:
+        del os.environ[stack_traces.OPT_OUT_ENV]
+
+
+def stack_capture_ratio(count: int, repeat: int) -> tuple[float, float]:
+    """Median CPU ms per connector with the SDK's capture and with ``tuning.stack_traces``, runs alternated."""
+    sdk, ours = [], []
+    for _ in range(repeat):
+        with sdk_stack_capture():
+            sdk.append(run_once(count)[1])
+        ours.append(run_once(count)[1])
+    return statistics.median(sdk) * 1000 / count, statistics.median(ours) * 1000 / count
 
 
 def main() -> None:
@@ -100,6 +126,9 @@ def main() -> None:
         print(f"{size:>10} {resources:>9} {wall:>9.1f} {cpu:>9.1f} {per:>11.2f} {per / base:>6.2f}")
     per_connector_resources = rows[-1][1] / rows[-1][0]
     floor = statistics.median(floor_once(rows[-1][1]) for _ in range(args.repeat)) * 1000 / rows[-1][0]
+    sdk, ours = stack_capture_ratio(10, args.repeat)
+    print(f"stack capture (10 connectors, alternated): SDK's {sdk:.2f} CPU ms/conn, tuning.stack_traces {ours:.2f} "
+          f"({ours / sdk:.2f}x)")
     print(f"SDK floor: {per_connector_resources:.0f} trivial resources per connector under the same mocks take "
           f"{floor:.2f} CPU ms (the program's own share is the rest)")
     worst = max(per for size, *_, per in rows if size >= 10)

@@ -43,6 +43,7 @@ from typing import Any, Final, TypeVar
 import pulumi
 import yaml
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import resource as _sdk_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
@@ -379,13 +380,15 @@ def example_config() -> dict[str, Any]:
 def run_main(stack: MockStack) -> dict[str, Any]:
     """Run the Pulumi program (``__main__.py``) on ``stack``; returns the program's globals.
 
-    The program tunes the garbage collector for its own short-lived process (``tune_gc``); the setting is put back
-    afterwards, so the rest of a test session keeps the interpreter's defaults.
+    The program tunes its own short-lived process: the garbage collector (``tune_gc``) and the SDK's stack capture
+    (``tuning.stack_traces``). Both are put back afterwards, so the rest of a test session keeps the defaults.
     """
     enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    stack_capture = _sdk_resource._get_stack_trace
     try:
         return stack.run(lambda: runpy.run_path(str(PROGRAM)))
     finally:
+        _sdk_resource._get_stack_trace = stack_capture
         gc.set_threshold(*thresholds)
         if enabled:
             gc.enable()
