@@ -89,12 +89,16 @@ def floor_once(resources: int) -> float:
 
 @contextlib.contextmanager
 def sdk_stack_capture() -> Iterator[None]:
-    """Runs inside keep the SDK's own stack capture (the program's opt-out), for the comparison line."""
+    """Program runs in this block keep the SDK's own stack capture (the program's opt-out): the comparison line."""
+    before = os.environ.get(stack_traces.OPT_OUT_ENV)
     os.environ[stack_traces.OPT_OUT_ENV] = "sdk"
     try:
         yield
     finally:
-        del os.environ[stack_traces.OPT_OUT_ENV]
+        if before is None:
+            del os.environ[stack_traces.OPT_OUT_ENV]
+        else:
+            os.environ[stack_traces.OPT_OUT_ENV] = before
 
 
 def stack_capture_ratio(count: int, repeat: int) -> tuple[float, float]:
