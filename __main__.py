@@ -2,13 +2,12 @@
 
 Deliberately thin: read and validate the whole stack config (every problem reported, nothing registered when any is
 found), set the stack-wide options (local control plane transform, GitOps render provider, the namespace), build one
-``Connector`` per configured solution instance, export their outputs. Everything else lives in ``config/`` and
-``components/``.
+``Connector`` per configured solution instance, export their outputs. Everything else lives in
+``components/`` and ``kyma_connectors.program`` (the stack config).
 """
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import pulumi
@@ -16,8 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import Connector, ConnectorArgs, _local_mode
 from components._naming import labels
-from config import StackSettings, load_settings
-from tuning import stack_traces
+from kyma_connectors.program import StackSettings, load_settings
 
 
 def stack_options(settings: StackSettings) -> pulumi.ResourceOptions:
@@ -55,22 +53,7 @@ def connector_outputs(connector: Connector, *, generic: bool) -> dict[str, Any]:
     return outputs
 
 
-def tune_gc() -> None:
-    """Switch the cyclic garbage collector off for this short-lived program: it costs time and frees almost nothing.
-
-    A Pulumi program allocates thousands of objects (resources, Outputs, futures, protobuf messages) that live until
-    the process exits; the SDK's asyncio plumbing adds about 4,000 small reference cycles per connector. Reference
-    counting frees everything else. Scanning for those cycles cost 4-11 ms per connector, growing with the stack
-    (bench/bench_program.py at 50 and 200 connectors), while keeping them costs about 8 % more memory (381 MB
-    instead of 353 MB at 200 connectors). Freezing the heap and raising the thresholds, the previous tuning, still
-    spent ~5 ms per connector in young-generation scans, since their cost follows the number of allocations.
-    """
-    gc.disable()
-
-
 def main() -> None:
-    tune_gc()
-    stack_traces.install()  # the SDK's per-registration stack capture, same output at a fraction of the CPU
     settings = load_settings()  # raises ConfigValidationError (every problem) before any resource exists
     _local_mode.register(settings.local_control_plane)
     opts = stack_options(settings)

@@ -2,7 +2,7 @@
 
 Not a test: it prints figures (README "Toolchain, e2e and demo" section records them with this command)::
 
-    source scripts/env.sh && .venv/bin/python bench/bench_engine.py [--sizes 1 10] [--repeat 3]
+    source devtools/cluster/env.sh && .venv/bin/python bench/bench_engine.py [--sizes 1 10] [--repeat 3]
 
 For each size it starts from an empty file-state stack in a temp project (the repo's program, N GitHub connectors
 against the loopback GitHub double, `localControlPlane: true`), on a fresh control plane of its own, and times with
@@ -27,8 +27,8 @@ from pulumi import automation as auto
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts import controlplane as cp  # noqa: E402
-from scripts import stack as driver  # noqa: E402
+from devtools.cluster import controlplane as cp  # noqa: E402
+from devtools.cluster import stack as driver  # noqa: E402
 
 TOKEN = "ghp_bench_loopback_only"  # noqa: S105 - accepted by the loopback double only
 PHASES = ("preview (create)", "up (create)", "preview (no change)", "up (no change)", "destroy")
@@ -86,7 +86,7 @@ def main() -> int:
                                     apiserver_port=16943, etcd_port=24290)
     cp.down(settings, log=lambda _: None)
     kubeconfig = cp.up(settings, log=lambda _: None)
-    github = subprocess.Popen([sys.executable, "-m", "doubles.github", "--port", "0", "--token", TOKEN],
+    github = subprocess.Popen([sys.executable, "-m", "devtools.doubles.github", "--port", "0", "--token", TOKEN],
                               cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert github.stdout is not None

@@ -210,12 +210,13 @@ def main() -> None:
     gen = requests(body)
     with tempfile.TemporaryDirectory(prefix="gw-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
         pub_port, gw_port = free_port(), free_port()
-        publisher = subprocess.Popen([sys.executable, "-m", "doubles.publisher", "--port", str(pub_port)], cwd=REPO)
+        publisher = subprocess.Popen(
+            [sys.executable, "-m", "devtools.doubles.publisher", "--port", str(pub_port)], cwd=REPO)
         env = {**os.environ, "GATEWAY_SOLUTION": "github", "GATEWAY_APPLICATION": "bench",
                "GATEWAY_WEBHOOK_SECRETS": SECRET, "GATEWAY_PUBLISHER_URL": f"http://127.0.0.1:{pub_port}",
                "GATEWAY_SPOOL_DIR": f"{tmp}/spool", "GATEWAY_PORT": str(gw_port), "GATEWAY_HOST": "127.0.0.1",
                "GATEWAY_LOG_LEVEL": "warning"}
-        gateway = subprocess.Popen([sys.executable, "-m", "event_gateway"], cwd=REPO, env=env)
+        gateway = subprocess.Popen([sys.executable, "-m", "kyma_connectors.gateway"], cwd=REPO, env=env)
         try:
             wait_ready(f"http://127.0.0.1:{pub_port}/events")
             wait_ready(f"http://127.0.0.1:{gw_port}/healthz")

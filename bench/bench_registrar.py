@@ -10,10 +10,11 @@ Secrets), half event services with the shipped GitHub AsyncAPI catalog -- so val
 backend's diffing all scale with the count. Three runs per backend: the first registration, a rerun with the same
 input (must be zero writes), and a rerun after one service's description changed (must be one write).
 
-- ``application-registry`` runs against the loopback metadata API double (doubles/registry.py), which validates
+- ``application-registry`` runs against the loopback metadata API double (devtools/doubles/registry.py), which validates
   every request against the published contract; request counts are taken from the server side.
 - ``application-cr`` runs against the local kube-apiserver with the real Application CRD: ``--kubeconfig`` (or
-  ``KUBECONFIG``), else the test control plane is started or reused (scripts/controlplane.py, needs the toolchain).
+  ``KUBECONFIG``), else the test control plane is started or reused (devtools/cluster/controlplane.py, needs the
+  toolchain).
 """
 
 from __future__ import annotations
@@ -37,10 +38,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from doubles.registry import RegistryDouble  # noqa: E402 - after the path set-up
-from registrar.fingerprint import sealed  # noqa: E402
-from registrar.run import run  # noqa: E402
-from registration import ApiDefinition, Credentials, EventsDefinition, Manifest, ServiceDefinition, service_id  # noqa: E402
+from devtools.doubles.registry import RegistryDouble  # noqa: E402 - after the path set-up
+from kyma_connectors.core.manifest import (  # noqa: E402
+    ApiDefinition,
+    Credentials,
+    EventsDefinition,
+    Manifest,
+    ServiceDefinition,
+    service_id,
+)
+from kyma_connectors.registrar.fingerprint import sealed  # noqa: E402
+from kyma_connectors.registrar.run import run  # noqa: E402
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -146,18 +154,18 @@ def bench_registry(count: int) -> list[Figures]:
 def _kubeconfig(explicit: str | None) -> Path:
     if explicit or os.environ.get("KUBECONFIG"):
         return Path(explicit or os.environ["KUBECONFIG"])
-    from scripts import controlplane as cp
+    from devtools.cluster import controlplane as cp
     from tests.support.controlplane import ensure_binaries_on_path, test_settings
 
     missing = ensure_binaries_on_path()
     if missing:
-        raise SystemExit(f"application-cr: {', '.join(missing)} not found (scripts/toolchain.sh builds them)")
+        raise SystemExit(f"application-cr: {', '.join(missing)} not found (devtools/cluster/toolchain.sh builds them)")
     return cp.up(test_settings(), log=lambda message: None)
 
 
 def bench_application_cr(count: int, kubeconfig: Path) -> list[Figures]:
-    from registrar.application_cr import API_VERSION, COLLECTION
-    from registrar.kube import KubeSession, from_kubeconfig
+    from kyma_connectors.registrar.application_cr import API_VERSION, COLLECTION
+    from kyma_connectors.registrar.kube import KubeSession, from_kubeconfig
 
     application = f"bench-{uuid.uuid4().hex[:8]}"
     connection = from_kubeconfig(kubeconfig)

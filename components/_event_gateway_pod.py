@@ -1,7 +1,8 @@
 """The event gateway's pod: its environment (the gateway's ``GATEWAY_*`` contract), volumes and Deployment spec.
 
 Split from :mod:`components.event_gateway` so that module keeps the component's shape (args, children, outputs) and
-this one the details of the pod: which variables the gateway reads (event_gateway/settings.py), where the spool and a
+this one the details of the pod: which variables the gateway reads (kyma_connectors/gateway/settings.py), where the
+spool and a
 custom catalog are mounted, and how the Istio sidecar is told to outlive the gateway's drain.
 """
 

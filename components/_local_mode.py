@@ -1,6 +1,6 @@
 """Local-control-plane mode: make Kubernetes resources complete on an API server that runs no controllers.
 
-The e2e tests and `make demo` run the real engine against etcd + kube-apiserver only (scripts/controlplane.py):
+The e2e tests and `make demo` run the real engine against etcd + kube-apiserver only (devtools/cluster/controlplane.py):
 no scheduler, no kubelet, no namespace controller, no garbage collector. pulumi-kubernetes would wait up to 10
 minutes for each Deployment rollout, Job completion and Service endpoint that can never happen there, and its
 default Foreground deletes would wait for a garbage collector. This stack transform adds to every Kubernetes resource

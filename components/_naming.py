@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from config.validate import application_type
+from kyma_connectors.program.validate import application_type
 
 __all__ = ["PKG", "application_type", "child", "labels", "token"]
 

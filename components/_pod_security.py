@@ -2,7 +2,8 @@
 
 Why one module: both workloads must meet the Kubernetes "restricted" Pod Security Standard (non-root, no privilege
 escalation, all capabilities dropped, seccomp ``RuntimeDefault``) plus a read-only root filesystem, and the policy pack
-in ``policy/`` checks exactly these fields. Building them in one place keeps the two workloads and the policy in step.
+in ``kyma_connectors/policy/`` checks exactly these fields. Building them in one place keeps the two workloads and the
+policy in step.
 """
 
 from __future__ import annotations

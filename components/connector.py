@@ -11,7 +11,7 @@ It stacks, in dependency order:
 
 The registration manifest is derived here, from the connector's settings and the solution's shipped specs: one API
 service per ``specs/<solution>/openapi*.yaml`` when the connector has an API base URL, and one events service for the
-AsyncAPI catalog. Ids are ``registration.service_id(application, service name)``, stable across runs and clusters.
+AsyncAPI catalog. Ids are ``service_id(application, service name)``, stable across runs and clusters.
 
 Every name derives from the connector's name, never from its position in the config, so adding or removing another
 connector changes nothing here. ``depends_on`` given to the Connector (the namespace the program creates) is passed
@@ -29,8 +29,6 @@ from typing import Any, Final
 import pulumi
 import yaml
 
-import registration
-from catalog import SPECS_DIR, Catalog, load_catalog
 from components._naming import child, token
 from components._options import child_options
 from components._outputs import known
@@ -45,7 +43,16 @@ from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
 from components.kyma_application import KymaApplication, KymaApplicationArgs
 from components.registration_job import RegistrationJob, RegistrationJobArgs
 from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
-from config.settings import DEFAULT_GATEWAY, ConnectorSettings, KymaContract, StackSettings
+from kyma_connectors.core.catalog import SPECS_DIR, Catalog, load_catalog
+from kyma_connectors.core.manifest import (
+    ApiDefinition,
+    Credentials,
+    EventsDefinition,
+    Manifest,
+    ServiceDefinition,
+    service_id,
+)
+from kyma_connectors.program.settings import DEFAULT_GATEWAY, ConnectorSettings, KymaContract, StackSettings
 
 ASYNCAPI_FILE: Final[str] = "asyncapi.yaml"
 REGISTERED_SOLUTIONS: Final[frozenset[str]] = frozenset({"github", "qualtrics"})
@@ -124,11 +131,11 @@ def selected_catalog(connector: ConnectorSettings) -> Catalog:
     return catalog.select(list(connector.events)) if connector.events is not None else catalog
 
 
-def build_manifest(args: ConnectorArgs) -> tuple[registration.Manifest, dict[str, str]]:
+def build_manifest(args: ConnectorArgs) -> tuple[Manifest, dict[str, str]]:
     """The registration manifest and the spec documents (file name -> text) it refers to."""
     connector = args.connector
     app, solution, provider = connector.name, connector.solution, connector.provider_display_name
-    services: list[registration.ServiceDefinition] = []
+    services: list[ServiceDefinition] = []
     specs: dict[str, str] = {}
     if connector.api_url:
         documents: list[Path | None] = [*openapi_documents(solution)] or [None]
@@ -138,18 +145,18 @@ def build_manifest(args: ConnectorArgs) -> tuple[registration.Manifest, dict[str
                 specs[path.name] = _read(path)
     catalog = _catalog(solution)
     specs[ASYNCAPI_FILE] = _read(catalog.path)
-    services.append(registration.ServiceDefinition(
-        id=registration.service_id(app, f"{solution}-events"),
+    services.append(ServiceDefinition(
+        id=service_id(app, f"{solution}-events"),
         name=f"{solution}-events",
         display_name=f"{provider} events",
         description=f"Events of {catalog.title} as CloudEvents with source {app}.",
         provider_display_name=provider,
-        events=registration.EventsDefinition(spec=ASYNCAPI_FILE),
+        events=EventsDefinition(spec=ASYNCAPI_FILE),
     ))
-    return registration.Manifest(application=app, solution=solution, services=tuple(services)), specs
+    return Manifest(application=app, solution=solution, services=tuple(services)), specs
 
 
-def _api_service(args: ConnectorArgs, path: Path | None) -> registration.ServiceDefinition:
+def _api_service(args: ConnectorArgs, path: Path | None) -> ServiceDefinition:
     connector = args.connector
     app, solution, provider = connector.name, connector.solution, connector.provider_display_name
     part = path.stem.removeprefix("openapi").strip("-_") if path else ""
@@ -158,15 +165,15 @@ def _api_service(args: ConnectorArgs, path: Path | None) -> registration.Service
     creds = connector.api_credentials
     credentials = None
     if creds is not None:
-        credentials = registration.Credentials(type=creds.type, secret_name=api_secret_name(app),
+        credentials = Credentials(type=creds.type, secret_name=api_secret_name(app),
                                                authentication_url=creds.token_url, csrf_token_url=creds.csrf_token_url)
-    return registration.ServiceDefinition(
-        id=registration.service_id(app, name),
+    return ServiceDefinition(
+        id=service_id(app, name),
         name=name,
         display_name=title or f"{provider} API{' ' + part if part else ''}",
         description=description or f"The {provider} API at {connector.api_url}.",
         provider_display_name=provider,
-        api=registration.ApiDefinition(
+        api=ApiDefinition(
             target_url=str(connector.api_url),
             spec=path.name if path else None,
             credentials=credentials,

@@ -35,7 +35,7 @@ import pulumi_random as random
 
 from components._naming import child, labels, token
 from components._options import child_options
-from config.settings import ApiCredentials, RequestParameters
+from kyma_connectors.program.settings import ApiCredentials, RequestParameters
 
 API_SECRETS_NAMESPACE: Final[str] = "kyma-system"
 """Where the Central Application Gateway looks up credential Secrets."""

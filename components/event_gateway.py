@@ -1,4 +1,4 @@
-"""EventGateway: the Kubernetes side of the connector's data plane (the service itself is ``event_gateway/``).
+"""EventGateway: the Kubernetes side of the connector's data plane (the service itself is ``kyma_connectors/gateway/``).
 
 Webhooks arrive through the Istio ingress gateway and an APIRule **v2** that exposes exactly one route,
 ``POST /webhook`` with ``noAuth``: the sender authenticates by signing the body, and that signature is checked inside
@@ -23,11 +23,11 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-from catalog import SPECS_DIR, catalog_path
 from components import _event_gateway_network as net
 from components import _event_gateway_pod as pod
 from components import _naming
 from components._options import child_options
+from kyma_connectors.core.catalog import SPECS_DIR, catalog_path
 
 RESOURCE_TYPE: Final[str] = _naming.token("EventGateway")
 SPOOL_DIR: Final[str] = pod.SPOOL_DIR

@@ -5,7 +5,7 @@ events published with ``source: <name>``, API calls to ``central-application-gat
 Eventing strips non-alphanumerics from the name (``github-acme`` -> ``githubacme``), so the ``application-type`` label
 states the cleaned form explicitly (kyma-contracts.md (a); EPP pkg/application/clean.go).
 
-Services: on today's Kyma the program writes ``spec.services`` itself, built by :func:`registration.build_services`
+Services: on today's Kyma the program writes ``spec.services`` itself, built by :func:`build_services`
 from the same manifest the registration Job applies -- so ``pulumi up`` alone yields a complete Application, rendered
 manifests are complete for GitOps, and the registrar's server-side apply of equal values shares ownership instead of
 conflicting. On Kyma 1.x (``include_services=False``) the Application Registry owns ``spec.services`` (it adds
@@ -21,9 +21,10 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-import registration
 from components._naming import application_type, child, labels, token
 from components._options import child_options
+from kyma_connectors.core.application_services import build_services, gateway_url
+from kyma_connectors.core.manifest import Manifest
 
 API_VERSION: Final[str] = "applicationconnector.kyma-project.io/v1alpha1"
 KIND: Final[str] = "Application"
@@ -34,7 +35,7 @@ TYPE_LABEL: Final[str] = "application-type"
 class KymaApplicationArgs:
     """Inputs of :class:`KymaApplication` (plain values: the Application's shape is known at preview)."""
 
-    manifest: registration.Manifest
+    manifest: Manifest
     """What the connector registers; its ``application`` is the Application's name."""
     display_name: str
     """Shown in the Kyma dashboard."""
@@ -65,7 +66,7 @@ def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
         "labels": dict(args.spec_labels),
     }
     if args.include_services:
-        spec["services"] = registration.build_services(args.manifest)
+        spec["services"] = build_services(args.manifest)
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -74,10 +75,10 @@ def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
     }
 
 
-def api_gateway_urls(manifest: registration.Manifest) -> dict[str, str]:
+def api_gateway_urls(manifest: Manifest) -> dict[str, str]:
     """Where in-cluster workloads call each registered API: service display name -> Central Application Gateway URL."""
     return {
-        service.display_name: registration.gateway_url(manifest.application, service.display_name)
+        service.display_name: gateway_url(manifest.application, service.display_name)
         for service in manifest.services
         if service.api is not None
     }

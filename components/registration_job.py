@@ -2,7 +2,7 @@
 
 Why a Job and not Pulumi resources: registration must validate the specs and merge ``spec.services`` under its own
 server-side-apply field manager (today's Kyma), or talk to the Kyma 1.x Application Registry from inside the cluster.
-That logic is the registrar service (``registrar/``); this component only runs it, with least privilege.
+That logic is the registrar service (``kyma_connectors/registrar/``); this component only runs it, with least privilege.
 
 Re-run semantics: the Job's Kubernetes name carries a short hash of everything the run depends on (manifest, spec
 documents, image, backend, registry URL). A spec change yields a new name, so Pulumi replaces the Job (a new run); an
@@ -29,10 +29,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-import registration
 from components import _naming
 from components import _pod_security as sec
 from components._options import child_options
+from kyma_connectors.core.manifest import FILE_NAME, Manifest
 
 RESOURCE_TYPE: Final[str] = _naming.token("RegistrationJob")
 
@@ -71,7 +71,7 @@ class RegistrationJobArgs:
     """Name of the Kyma Application to register into (cluster-scoped); must equal ``manifest.application``."""
     namespace: str
     """Namespace of the Job, its ConfigMap and ServiceAccount (the connector's namespace)."""
-    manifest: registration.Manifest
+    manifest: Manifest
     """What to register; written as ``registration.yaml`` beside the specs. ``specsConfigMap`` is filled in here."""
     specs: Mapping[str, str] = field(default_factory=dict)
     """Spec documents by file name (the names the manifest refers to), e.g. ``{"openapi.yaml": "..."}``."""
@@ -107,7 +107,7 @@ def _problems(args: RegistrationJobArgs) -> list[str]:
     if not args.image:
         problems.append("image: expected an image reference")
     for file_name in args.specs:
-        if file_name == registration.FILE_NAME or not _KEY.match(file_name):
+        if file_name == FILE_NAME or not _KEY.match(file_name):
             problems.append(f"specs[{file_name!r}]: not a usable ConfigMap key (or reserved for the manifest)")
     for service in args.manifest.services:
         problems.extend(f"manifest.services[{service.name}]: spec file {spec!r} is not in specs"
@@ -132,7 +132,7 @@ def config_map_data(args: RegistrationJobArgs, config_map_name: str) -> dict[str
     """The specs ConfigMap's data: every spec document plus ``registration.yaml`` pointing back at the ConfigMap."""
     manifest = dataclasses.replace(args.manifest, specs_namespace=args.namespace, specs_config_map=config_map_name)
     manifest_text = manifest_yaml(manifest.to_dict())
-    return {**dict(sorted(args.specs.items())), registration.FILE_NAME: manifest_text}
+    return {**dict(sorted(args.specs.items())), FILE_NAME: manifest_text}
 
 
 def inputs_hash(args: RegistrationJobArgs) -> str:

@@ -27,7 +27,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from webhooks import diff, registration, spec
+from kyma_connectors.hooks import diff, lifecycle, spec
 
 PROVIDER_VERSION: Final[str] = "1"
 """Bump when the provider's behaviour changes: the changed input makes every registration update once."""
@@ -94,11 +94,11 @@ class WebhookRegistrationProvider(ResourceProvider):
         return DiffResult(changes=None if found else False, replaces=replaces, stables=[], delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        observed = registration.create(spec.parse(props))
+        observed = lifecycle.create(spec.parse(props))
         return CreateResult(str(observed["hook_id"]), {**props, **observed})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        live = registration.read(str(props.get("hook_id") or id_), spec.parse(_inputs(props)))
+        live = lifecycle.read(str(props.get("hook_id") or id_), spec.parse(_inputs(props)))
         if live is None:
             return ReadResult("", {})  # gone: refresh drops it, the next up creates it again
         outs = {**props, **live}
@@ -110,11 +110,11 @@ class WebhookRegistrationProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         rotate = any(olds.get(k) != news.get(k) for k in ("secret", "url"))  # Qualtrics: new shared key or URL
-        observed = registration.update(str(olds.get("hook_id") or id_), spec.parse(news), rotate=rotate)
+        observed = lifecycle.update(str(olds.get("hook_id") or id_), spec.parse(news), rotate=rotate)
         return UpdateResult({**news, **observed})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        registration.delete(str(props.get("hook_id") or id_), spec.parse(_inputs(props)))
+        lifecycle.delete(str(props.get("hook_id") or id_), spec.parse(_inputs(props)))
 
 
 def _inputs(props: dict[str, Any]) -> dict[str, Any]:

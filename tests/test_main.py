@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components import _local_mode
-from config import ConfigValidationError
+from kyma_connectors.program import ConfigValidationError
 from tests.support.crds import assert_valid_custom_resource
 from tests.support.pulumi_mocks import PROJECT, MockStack, example_config, run_main
 

@@ -11,9 +11,9 @@ import pulumi
 import pytest
 
 import components.connector as connector_module
-from catalog import load_catalog
 from components import Connector, ConnectorArgs
-from config import ConnectorSettings, KymaContract, StackSettings, parse, read_raw
+from kyma_connectors.core.catalog import load_catalog
+from kyma_connectors.program import ConnectorSettings, KymaContract, StackSettings, parse, read_raw
 from tests.support.crds import assert_valid_custom_resource
 from tests.support.pulumi_mocks import EXAMPLE_TOKENS, MockStack, Registration, example_config
 

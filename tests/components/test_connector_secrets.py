@@ -10,7 +10,7 @@ import pytest
 
 from components import ConnectorSecrets, ConnectorSecretsArgs
 from components.connector_secrets import GENERATED_LENGTH, WEBHOOK_SECRET_KEY
-from config import ApiCredentials, RequestParameters
+from kyma_connectors.program import ApiCredentials, RequestParameters
 
 pytestmark = pytest.mark.timeout(30)
 SECRET = "kubernetes:core/v1:Secret"

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from catalog import SPECS_DIR
 from components._event_gateway_pod import quantity_bytes
 from components.event_gateway import (
     RESOURCE_TYPE,
@@ -20,7 +19,8 @@ from components.event_gateway import (
     SecretRef,
     SpoolVolume,
 )
-from event_gateway.settings import Settings
+from kyma_connectors.core.catalog import SPECS_DIR
+from kyma_connectors.gateway.settings import Settings
 from tests.components.conftest import MockStackFactory
 from tests.support.crds import assert_valid_custom_resource, crd_errors
 from tests.support.pulumi_mocks import MockStack

@@ -6,27 +6,35 @@ from typing import Any
 
 import pytest
 
-import registration
 from components import KymaApplication, KymaApplicationArgs
 from components.kyma_application import API_VERSION, KIND, api_gateway_urls, application_object
+from kyma_connectors.core.application_services import build_services
+from kyma_connectors.core.manifest import (
+    ApiDefinition,
+    Credentials,
+    EventsDefinition,
+    Manifest,
+    ServiceDefinition,
+    service_id,
+)
 from tests.support.crds import assert_valid_custom_resource, crd_scope
 
 pytestmark = pytest.mark.timeout(30)
 
 
-def manifest(application: str = "github-acme") -> registration.Manifest:
-    api = registration.ServiceDefinition(
-        id=registration.service_id(application, "github-api"), name="github-api", display_name="GitHub REST API",
+def manifest(application: str = "github-acme") -> Manifest:
+    api = ServiceDefinition(
+        id=service_id(application, "github-api"), name="github-api", display_name="GitHub REST API",
         description="Repositories.", provider_display_name="GitHub",
-        api=registration.ApiDefinition(target_url="https://api.github.com", spec="openapi.yaml",
-                                       credentials=registration.Credentials(type="Basic", secret_name="s")),
+        api=ApiDefinition(target_url="https://api.github.com", spec="openapi.yaml",
+                                       credentials=Credentials(type="Basic", secret_name="s")),
     )
-    events = registration.ServiceDefinition(
-        id=registration.service_id(application, "github-events"), name="github-events", display_name="GitHub events",
+    events = ServiceDefinition(
+        id=service_id(application, "github-events"), name="github-events", display_name="GitHub events",
         description="Webhook events.", provider_display_name="GitHub",
-        events=registration.EventsDefinition(spec="asyncapi.yaml"),
+        events=EventsDefinition(spec="asyncapi.yaml"),
     )
-    return registration.Manifest(application=application, solution="github", services=(api, events))
+    return Manifest(application=application, solution="github", services=(api, events))
 
 
 def args(**changes: Any) -> KymaApplicationArgs:
@@ -42,7 +50,7 @@ def test_object_is_valid_cluster_scoped_and_labelled() -> None:
     assert crd_scope(API_VERSION, KIND) == "Cluster"
     assert "namespace" not in obj["metadata"]
     assert obj["metadata"]["labels"]["application-type"] == "githubacme"
-    assert obj["spec"]["services"] == registration.build_services(manifest())
+    assert obj["spec"]["services"] == build_services(manifest())
 
 
 def test_legacy_leaves_services_to_the_registry() -> None:

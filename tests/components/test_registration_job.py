@@ -18,7 +18,7 @@ from components.registration_job import (
     job_name,
     manifest_yaml,
 )
-from registration import (
+from kyma_connectors.core.manifest import (
     FILE_NAME,
     ApiDefinition,
     Credentials,

@@ -23,11 +23,11 @@ from components.webhook_registration import (
     WebhookRegistrationArgs,
     WebhookRegistrationProvider,
 )
-from doubles.github import GitHubDouble
+from devtools.doubles.github import GitHubDouble
+from kyma_connectors.hooks.spec import UNKNOWN
+from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, github_double, provider_inputs, receiver
 from tests.support.paths import REPO
 from tests.support.pulumi_mocks import MockStack
-from tests.webhooks.helpers import SECRET, TOKEN, Receiver, admin, github_double, provider_inputs, receiver
-from webhooks.spec import UNKNOWN
 
 pytestmark = pytest.mark.timeout(60)
 TYPE = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
@@ -121,7 +121,7 @@ def test_pickled_provider_runs_in_a_fresh_interpreter(github: GitHubDouble, gate
         provider = dill.loads(base64.b64decode(request["blob"]))
         result = provider.create(request["props"])
         print(json.dumps({"id": result.id, "ping": result.outs["ping_status"], "modules": sorted(
-            m for m in sys.modules if m.split(".")[0] in ("components", "webhooks"))}))
+            m for m in sys.modules if m.split(".")[0] in ("components", "kyma_connectors"))}))
         """
     )
     done = subprocess.run(
@@ -137,7 +137,7 @@ def test_pickled_provider_runs_in_a_fresh_interpreter(github: GitHubDouble, gate
     result = json.loads(done.stdout)
     assert result["ping"] == "ok"
     assert [str(h["id"]) for h in admin(github.url, "GET", "hooks")] == [result["id"]]
-    assert "webhooks.registration" in result["modules"]
+    assert "kyma_connectors.hooks.lifecycle" in result["modules"]
     assert SECRET not in done.stderr
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scripts.kubeapi import KubeApi
+from devtools.cluster.kubeapi import KubeApi
 
 IGNORED_RESOURCES = frozenset({"events", "leases"})
 

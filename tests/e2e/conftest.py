@@ -1,8 +1,9 @@
 """Fixtures for the end-to-end suite: the real Pulumi CLI and engine, a fresh local control plane, the GitHub double.
 
-Every piece is real and local: the CLI and kubernetes provider built by scripts/toolchain.sh, etcd + kube-apiserver
-(scripts/controlplane.py) with the Kyma CRDs, a file state backend in a temp dir, and the loopback GitHub double
-(`python -m doubles.github`). A missing piece skips the tests that need it with the reason printed, or fails them
+Every piece is real and local: the CLI and kubernetes provider built by devtools/cluster/toolchain.sh, etcd +
+kube-apiserver (devtools/cluster/controlplane.py) with the Kyma CRDs, a file state backend in a temp dir, and the
+loopback GitHub double (`python -m devtools.doubles.github`). A missing piece skips the tests that need it with the
+reason printed, or fails them
 under `make e2e` in CI (`KC_REQUIRE_CONTROLPLANE=1`) when the piece is the toolchain itself.
 """
 
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import controlplane as cp
-from scripts.kubeapi import KubeApi
+from devtools.cluster import controlplane as cp
+from devtools.cluster.kubeapi import KubeApi
 from tests.support.controlplane import ensure_binaries_on_path, skip_or_fail
 from tests.support.paths import REPO
 
@@ -42,7 +43,7 @@ def toolchain() -> Path:
         if shutil.which(name) is None:
             missing.append(name)
     if missing:
-        skip_or_fail(f"offline toolchain incomplete: {', '.join(missing)} not found (run scripts/toolchain.sh)")
+        skip_or_fail(f"offline toolchain incomplete: {', '.join(missing)} not found (run make toolchain)")
     os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
     os.environ.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
     os.environ["PULUMI_PYTHON_CMD"] = sys.executable
@@ -85,9 +86,9 @@ class GitHubDoubleProcess:
 
 @pytest.fixture(scope="session")
 def github_double() -> Iterator[GitHubDoubleProcess]:
-    if not (REPO / "doubles" / "github" / "__main__.py").exists():
-        pytest.skip("the GitHub double (doubles/github, issue 4) is not in the repo yet")
-    proc = subprocess.Popen([sys.executable, "-m", "doubles.github", "--port", "0", "--token", GITHUB_TOKEN],
+    if not (REPO / "devtools" / "doubles" / "github" / "__main__.py").exists():
+        pytest.skip("the GitHub double (devtools/doubles/github, issue 4) is not in the repo yet")
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.doubles.github", "--port", "0", "--token", GITHUB_TOKEN],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()

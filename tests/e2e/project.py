@@ -2,7 +2,7 @@
 
 The e2e stacks must not write into the clone (no Pulumi.<stack>.yaml left behind), so each gets a temp directory
 (scripts.stack.scratch_project) and its own stack config file, written through the Automation API the way
-`pulumi config set [--secret] --path` writes it. The program itself runs from the repo (scripts/stack.py).
+`pulumi config set [--secret] --path` writes it. The program itself runs from the repo (devtools/cluster/stack.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from scripts import stack as driver
+from devtools.cluster import stack as driver
 from tests.support.paths import REPO
 
 PASSPHRASE = "e2e-local-only"  # encrypts this temp stack's config secrets; never leaves the temp dir

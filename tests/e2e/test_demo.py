@@ -53,7 +53,7 @@ def test_demo_up_shows_the_cloudevent_and_outputs_then_down_cleans_up(tmp_path: 
     }
     env.pop("PULUMI_CONFIG_PASSPHRASE", None)  # the demo's own default must work
     try:
-        up = subprocess.run(["bash", "scripts/demo.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True,
+        up = subprocess.run(["make", "demo"], cwd=REPO, env=env, capture_output=True, text=True,
                             timeout=240)
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         event = _json_after(up.stdout, "the CloudEvent that reached the eventing publisher")
@@ -65,7 +65,7 @@ def test_demo_up_shows_the_cloudevent_and_outputs_then_down_cleans_up(tmp_path: 
         assert connector["webhookUrl"] == "https://github-demo-webhook.local.kyma.dev/webhook"
         assert connector["webhookIds"] == {"octo-org/hello-world": "1"}
     finally:
-        down = subprocess.run(["bash", "scripts/demo.sh", "down"], cwd=REPO, env=env, capture_output=True,
+        down = subprocess.run(["make", "demo-down"], cwd=REPO, env=env, capture_output=True,
                               text=True, timeout=240)
     assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
     assert "resources deleted" in down.stdout

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import requests
 
-from scripts import stack as driver
-from scripts.kubeapi import KubeApi
+from devtools.cluster import stack as driver
+from devtools.cluster.kubeapi import KubeApi
 from tests.e2e.cluster import ObjectKey, path_of, snapshot
 from tests.e2e.conftest import GitHubDoubleProcess
 from tests.e2e.project import Project, make_project

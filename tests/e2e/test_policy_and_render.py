@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts import stack as driver
-from scripts.kubeapi import KubeApi, KubeApiError
+from devtools.cluster import stack as driver
+from devtools.cluster.kubeapi import KubeApi, KubeApiError
 from tests.e2e.conftest import GitHubDoubleProcess
 from tests.e2e.project import make_project
 from tests.e2e.test_lifecycle import EVENTS, config_values
@@ -31,9 +31,9 @@ RENDER_NAMESPACE = "kc-render"
 
 @pytest.fixture
 def policy_dir() -> Path:
-    path = REPO / "policy"
+    path = REPO / "kyma_connectors" / "policy"
     if not (path / "PulumiPolicy.yaml").exists():
-        pytest.skip("the policy pack (policy/, issue 2) is not in the repo yet")
+        pytest.skip("the policy pack (kyma_connectors/policy/, issue 2) is not in the repo yet")
     return path
 
 

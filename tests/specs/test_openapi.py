@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from registrar.validation import openapi_problems
+from kyma_connectors.registrar.validation import openapi_problems
 from tests.support.paths import SPECS
 
 pytestmark = pytest.mark.timeout(60)

@@ -13,7 +13,14 @@ from typing import Any, Final
 
 from components.event_gateway import Autoscaling, EventGateway, EventGatewayArgs, SecretRef, SpoolVolume
 from components.registration_job import RegistrationJob, RegistrationJobArgs
-from registration import ApiDefinition, Credentials, EventsDefinition, Manifest, ServiceDefinition, service_id
+from kyma_connectors.core.manifest import (
+    ApiDefinition,
+    Credentials,
+    EventsDefinition,
+    Manifest,
+    ServiceDefinition,
+    service_id,
+)
 from tests.support.pulumi_mocks import MockStack, Registration
 
 APPLICATION: Final[str] = "github-acme"

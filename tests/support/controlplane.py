@@ -1,6 +1,7 @@
 """A session-scoped local Kubernetes control plane for tests that need a real API server.
 
-What it is: etcd + a version-stamped kube-apiserver on loopback (scripts/controlplane.py), with the Kyma CRDs from
+What it is: etcd + a version-stamped kube-apiserver on loopback (devtools/cluster/controlplane.py), with the Kyma CRDs
+from
 ../shared/kyma/crds and the `kyma-system` namespace installed. No controllers run: objects are stored and validated
 (OpenAPI schema + CEL rules of the CRDs, built-in types' validation) but nothing reconciles them, no pod runs, and
 deletes complete at once (garbage collector disabled, so no foreground-deletion finalizer waits).
@@ -19,14 +20,15 @@ itself trips ruff's F811), then mark the tests::
         assert kube_api.get("/apis/applicationconnector.kyma-project.io/v1alpha1/applications/my-app")
 
 `control_plane` yields the kubeconfig path (token user, CA data; server https://127.0.0.1:16543 by default).
-`kube_api` is a `scripts.kubeapi.KubeApi` on it (get/items/create/replace/delete/apply on API paths).
+`kube_api` is a `devtools.cluster.kubeapi.KubeApi` on it (get/items/create/replace/delete/apply on API paths).
 
 Lifecycle: the plane lives in its own run dir (`KC_TEST_RUN_DIR`, default /tmp/kyma-connectors/test-cp; ports
 `KC_TEST_APISERVER_PORT`=16543, `KC_TEST_ETCD_PORT`=23890), separate from the demo's, so a test run never wipes a
 demo. A healthy plane there is reused (first start takes ~5-10 s); one the fixture started is stopped at session end
 unless `KC_CP_KEEP=1`. The plane is shared state: give objects unique names (e.g. a uuid suffix), and delete them.
 
-When etcd or kube-apiserver is missing (scripts/toolchain.sh not run yet) the tests are skipped with that reason;
+When etcd or kube-apiserver is missing (devtools/cluster/toolchain.sh not run yet) the tests are skipped with that
+reason;
 `make e2e` sets `KC_REQUIRE_CONTROLPLANE=1`, which turns the skip into a failure so CI cannot pass silently.
 """
 
@@ -40,8 +42,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import controlplane as cp
-from scripts.kubeapi import KubeApi
+from devtools.cluster import controlplane as cp
+from devtools.cluster.kubeapi import KubeApi
 from tests.support.paths import REPO
 
 TEST_RUN_DIR = Path("/tmp/kyma-connectors/test-cp")
@@ -50,7 +52,7 @@ TEST_RUN_DIR = Path("/tmp/kyma-connectors/test-cp")
 def toolchain_bin() -> Path | None:
     """The offline toolchain's bin dir for the pinned versions (whether or not it is built yet)."""
     try:
-        out = subprocess.run(["bash", str(REPO / "scripts" / "toolchain.sh"), "--bin-dir"],
+        out = subprocess.run(["bash", str(REPO / "devtools" / "cluster" / "toolchain.sh"), "--bin-dir"],
                              check=True, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -81,7 +83,7 @@ def control_plane() -> Iterator[Path]:
     """Start (or reuse) the test control plane; yield its kubeconfig path."""
     missing = ensure_binaries_on_path()
     if missing:
-        skip_or_fail(f"local control plane unavailable: {', '.join(missing)} not found (run scripts/toolchain.sh)")
+        skip_or_fail(f"local control plane unavailable: {', '.join(missing)} not found (run make toolchain)")
     settings = test_settings()
     started_here = not cp.status(settings).healthy
     try:
@@ -96,6 +98,6 @@ def control_plane() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def kube_api(control_plane: Path) -> Iterator[KubeApi]:
-    """A REST client on the test control plane (see scripts/kubeapi.py)."""
+    """A REST client on the test control plane (see devtools/cluster/kubeapi.py)."""
     with KubeApi.from_kubeconfig(control_plane) as api:
         yield api

@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import gc
 import hashlib
 import inspect
 import json
@@ -43,7 +42,6 @@ from typing import Any, Final, TypeVar
 import pulumi
 import yaml
 from pulumi.runtime import mocks as _mocks
-from pulumi.runtime import resource as _sdk_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
@@ -267,26 +265,11 @@ class RecordingMocks(_mocks.Mocks):
         return f"{name}-id"
 
 
-_SIG_KEY: Final[bytes] = rpc._special_sig_key.encode()
-_UNKNOWN: Final[bytes] = rpc.UNKNOWN.encode()
-
-
-def _string_fields(struct: Any, key: str, names: tuple[str, ...]) -> dict[str, str]:
-    """``{name: value}`` of the string fields ``names`` of the Struct at ``struct[key]`` (missing ones left out)."""
-    if key not in struct.fields:
-        return {}
-    fields = struct.fields[key].struct_value.fields
-    return {n: fields[n].string_value for n in names if n in fields and fields[n].WhichOneof("kind") == "string_value"}
-
-
 class RecordingMonitor(_mocks.MockMonitor):
     """A MockMonitor that records every registration in full and runs transforms (see module docstring).
 
-    Outputs are the inputs, as the SDK's mocks answer. When nothing needs the inputs as Python values -- no transform
-    to run, no computed outputs for the type, no secret, unknown or resource reference in them (whose decoding changes
-    their shape) -- the answer is the request's Struct itself, not a decode/encode round trip through the SDK's
-    serializer: in a real deployment that work happens in the engine's process, so a benchmark of the program must
-    not count it. Everything else goes the SDK mock's way (decode, ``new_resource``, encode).
+    Outputs are the inputs, as the SDK's mocks answer: each request is decoded, answered by ``new_resource`` and
+    encoded again, the SDK mock's way.
     """
 
     def __init__(self, mocks: RecordingMocks) -> None:
@@ -311,11 +294,6 @@ class RecordingMonitor(_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
         transforms = [*_mocks._resolve_callbacks(request.transforms), *self._stack_transforms]
-        if not transforms and self._answers_with_inputs(request):
-            id_ = RecordingMocks.resource_id(request.type, request.name,
-                                             _string_fields(request.object, "metadata", ("name", "namespace")))
-            self.registrations.append(Registration(request=request, urn=urn, id=id_, response=request.object))
-            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)
         _ensure_event_loop()  # type: ignore[no-untyped-call]
         inputs = self._transformed(transforms, request, rpc.deserialize_properties(request.object))
         args = _mocks.MockResourceArgs(
@@ -330,16 +308,6 @@ class RecordingMonitor(_mocks.MockMonitor):
         self.registrations.append(Registration(request=request, urn=urn, id=answered_id or "", response=obj_proto,
                                                transformed=inputs if transforms else None))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=answered_id or "", object=obj_proto)
-
-    def _answers_with_inputs(self, request: Any) -> bool:
-        """Whether the answer is exactly the request's properties (see the class docstring)."""
-        mocks = self.mocks
-        if type(mocks).new_resource is not RecordingMocks.new_resource or not isinstance(mocks, RecordingMocks):
-            return False
-        if request.type in mocks.outputs or any(k in request.object.fields for k in request.additionalSecretOutputs):
-            return False
-        encoded = request.object.SerializeToString()
-        return _SIG_KEY not in encoded and _UNKNOWN not in encoded
 
     def _transformed(self, transforms: list[Any], request: Any, props: dict[str, Any]) -> dict[str, Any]:
         for transform in transforms:
@@ -378,20 +346,8 @@ def example_config() -> dict[str, Any]:
 
 
 def run_main(stack: MockStack) -> dict[str, Any]:
-    """Run the Pulumi program (``__main__.py``) on ``stack``; returns the program's globals.
-
-    The program tunes its own short-lived process: the garbage collector (``tune_gc``) and the SDK's stack capture
-    (``tuning.stack_traces``). Both are put back afterwards, so the rest of a test session keeps the defaults.
-    """
-    enabled, thresholds = gc.isenabled(), gc.get_threshold()
-    stack_capture = _sdk_resource._get_stack_trace
-    try:
-        return stack.run(lambda: runpy.run_path(str(PROGRAM)))
-    finally:
-        _sdk_resource._get_stack_trace = stack_capture
-        gc.set_threshold(*thresholds)
-        if enabled:
-            gc.enable()
+    """Run the Pulumi program (``__main__.py``) on ``stack``; returns the program's globals."""
+    return stack.run(lambda: runpy.run_path(str(PROGRAM)))
 
 
 def _usable_event_loop() -> None:

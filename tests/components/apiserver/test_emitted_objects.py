@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scripts.kubeapi import KubeApi, KubeApiError
+from devtools.cluster.kubeapi import KubeApi, KubeApiError
 from tests.support.component_samples import VARIANTS, emitted, programs
 from tests.support.pulumi_mocks import Registration
 

@@ -1,0 +1,1 @@
+"""Developer tooling that never ships: test doubles, the local cluster and its toolchain, the stack driver."""

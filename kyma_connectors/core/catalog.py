@@ -1,0 +1,241 @@
+"""The event catalog: one solution's AsyncAPI document, read once, as typed values.
+
+Why a package of its own: the AsyncAPI document in ``specs/<solution>/asyncapi.yaml`` is the single source of truth
+for four consumers that must never disagree -- the Pulumi program (the webhook's event list and the Application's
+``Events`` entry), the webhook provider (what to subscribe to), the event gateway (which CloudEvents ``type`` a delivery
+becomes) and the registrar (what it registers). Each of them imports this module instead of reading YAML itself.
+
+Document shape (AsyncAPI 2.x): every channel name *is* a CloudEvents type, and its ``subscribe.message`` carries an
+``x-kyma-connectors`` object naming the solution-native event::
+
+    channels:
+      issues.opened.v1:
+        subscribe:
+          message:
+            name: issues.opened
+            summary: ...
+            x-kyma-connectors: {event: issues, action: opened}      # `subscribe: false` for e.g. ping
+
+``x-kyma-connectors.subscription`` names what the webhook subscribes to when that differs from the event name
+(Qualtrics subscribes per survey, ``surveyengine.completedResponse.*``, but delivers the survey id in the topic).
+
+Types are restricted to ``[a-z0-9.]`` with at least two segments: Kyma eventing strips everything else from a type,
+so a type that survives cleaning unchanged is the only kind a Subscription can name reliably.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from specs import SPECS_DIR
+
+EXTENSION: Final[str] = "x-kyma-connectors"
+"""The message extension that maps a channel (a CloudEvents type) to the solution's own event name."""
+
+TYPE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)+$")
+"""A type Kyma's type cleaning leaves unchanged: lowercase alphanumerics, two or more dot-separated segments."""
+
+
+class CatalogError(ValueError):
+    """The AsyncAPI document cannot serve as an event catalog.
+
+    ``problems`` lists every problem found (document path and what is wrong), so one run reports them all.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogEvent:
+    """One event of the catalog."""
+
+    type: str
+    """CloudEvents ``type`` the gateway publishes, e.g. ``issues.opened.v1``."""
+    event: str
+    """Solution-native event name: GitHub's ``X-GitHub-Event``, a Qualtrics topic without brand prefix."""
+    action: str | None = None
+    """GitHub's top-level ``action`` of the payload; ``None`` for action-less events."""
+    summary: str = ""
+    """Human-readable description, shown in the Application's Events entry."""
+    subscribable: bool = True
+    """False for events a webhook cannot subscribe to (GitHub ``ping``, App-only ``installation``)."""
+    subscription: str | None = None
+    """What the webhook subscribes to for this event when it is not the event name itself."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    """A solution's event catalog, in document order."""
+
+    solution: str
+    title: str
+    version: str
+    events: tuple[CatalogEvent, ...]
+    path: Path
+
+    def type_for(self, event: str, action: str | None = None) -> str | None:
+        """The CloudEvents type for a delivery, or ``None`` when the catalog does not list it.
+
+        An exact ``(event, action)`` match wins; an action-less entry for the event matches any action, so a catalog
+        may list one type per event when it does not care about actions.
+        """
+        return self._index.get((event, action)) or self._index.get((event, None))
+
+    def native_events(self) -> list[str]:
+        """Distinct solution-native event names to subscribe the webhook to, in document order."""
+        seen: dict[str, None] = {}
+        for entry in self.events:
+            if entry.subscribable:
+                seen.setdefault(entry.event, None)
+        return list(seen)
+
+    def subscriptions(self, native_events: list[str] | None = None) -> list[str]:
+        """What to put on the webhook for the given native events (default: every subscribable one), in that order.
+
+        Usually the event names themselves; a catalog entry's ``subscription`` replaces its name (Qualtrics wildcards).
+        """
+        names = self.native_events() if native_events is None else native_events
+        by_event = {entry.event: entry.subscription for entry in self.events if entry.subscription}
+        return list(dict.fromkeys(by_event.get(name, name) for name in names))
+
+    def types(self) -> list[str]:
+        """Every CloudEvents type of the catalog, in document order."""
+        return [entry.type for entry in self.events]
+
+    def select(self, native_events: list[str]) -> Catalog:
+        """The catalog narrowed to the given native event names (a connector's ``events`` setting).
+
+        Raises :class:`CatalogError` naming every event the catalog does not know.
+        """
+        known = {entry.event for entry in self.events}
+        unknown = [name for name in native_events if name not in known]
+        if unknown:
+            raise CatalogError(
+                str(self.path), [f"unknown event {name!r} (known: {', '.join(sorted(known))})" for name in unknown]
+            )
+        wanted = set(native_events)
+        return Catalog(
+            solution=self.solution,
+            title=self.title,
+            version=self.version,
+            events=tuple(entry for entry in self.events if entry.event in wanted),
+            path=self.path,
+        )
+
+    @cached_property
+    def _index(self) -> dict[tuple[str, str | None], str]:
+        return {(entry.event, entry.action): entry.type for entry in self.events}
+
+
+def catalog_path(solution: str) -> Path:
+    """The shipped AsyncAPI document of a solution."""
+    return SPECS_DIR / solution / "asyncapi.yaml"
+
+
+def load_catalog(solution: str) -> Catalog:
+    """Load the shipped catalog of ``solution`` (``github``, ``qualtrics``, ``generic``, ...)."""
+    path = catalog_path(solution)
+    if not path.is_file():
+        shipped = sorted(p.parent.name for p in SPECS_DIR.glob("*/asyncapi.yaml"))
+        raise CatalogError(str(path), [f"no catalog for solution {solution!r} (shipped: {', '.join(shipped)})"])
+    return load_catalog_file(path, solution=solution)
+
+
+def load_catalog_file(path: str | Path, *, solution: str | None = None) -> Catalog:
+    """Load and validate an AsyncAPI document as a catalog; every problem is reported at once."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(str(path), [f"cannot read: {exc}"]) from exc
+    return parse_catalog(document, source=path, solution=solution or path.parent.name)
+
+
+def parse_catalog(document: Any, *, source: Path, solution: str) -> Catalog:
+    """Validate a parsed AsyncAPI document and turn it into a :class:`Catalog`."""
+    problems: list[str] = []
+    if not isinstance(document, dict):
+        raise CatalogError(str(source), ["not a YAML mapping"])
+    if not str(document.get("asyncapi", "")).startswith("2."):
+        problems.append(f"asyncapi: expected a 2.x version, got {document.get('asyncapi')!r}")
+    raw_info = document.get("info")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    channels = document.get("channels")
+    if not isinstance(channels, dict) or not channels:
+        problems.append("channels: expected at least one channel")
+        channels = {}
+
+    events: list[CatalogEvent] = []
+    seen_keys: dict[tuple[str, str | None], str] = {}
+    for name, channel in channels.items():
+        where = f"channels.{name}"
+        entry = _parse_channel(str(name), channel, where, problems)
+        if entry is None:
+            continue
+        key = (entry.event, entry.action)
+        if key in seen_keys:
+            problems.append(
+                f"{where}: event {entry.event!r} action {entry.action!r} already mapped by {seen_keys[key]}"
+            )
+            continue
+        seen_keys[key] = str(name)
+        events.append(entry)
+
+    if problems:
+        raise CatalogError(str(source), problems)
+    return Catalog(
+        solution=solution,
+        title=str(info.get("title", solution)),
+        version=str(info.get("version", "v1")),
+        events=tuple(events),
+        path=source,
+    )
+
+
+def _parse_channel(name: str, channel: Any, where: str, problems: list[str]) -> CatalogEvent | None:
+    if not TYPE_PATTERN.match(name):
+        problems.append(f"{where}: channel name must be a CloudEvents type of [a-z0-9.] with two or more segments")
+        return None
+    message = (channel or {}).get("subscribe", {}).get("message") if isinstance(channel, dict) else None
+    if not isinstance(message, dict):
+        problems.append(f"{where}.subscribe.message: expected a message")
+        return None
+    ext = message.get(EXTENSION)
+    if not isinstance(ext, dict) or not isinstance(ext.get("event"), str) or not ext["event"]:
+        problems.append(f"{where}.subscribe.message.{EXTENSION}.event: expected the solution's event name")
+        return None
+    action = ext.get("action")
+    if action is not None and not isinstance(action, str):
+        problems.append(f"{where}.subscribe.message.{EXTENSION}.action: expected a string")
+        return None
+    return CatalogEvent(
+        type=name,
+        event=ext["event"],
+        action=action,
+        summary=str(message.get("summary") or message.get("title") or ""),
+        subscribable=bool(ext.get("subscribe", True)),
+        subscription=str(ext["subscription"]) if ext.get("subscription") else None,
+    )
+
+
+__all__ = [
+    "EXTENSION",
+    "SPECS_DIR",
+    "TYPE_PATTERN",
+    "Catalog",
+    "CatalogError",
+    "CatalogEvent",
+    "catalog_path",
+    "load_catalog",
+    "load_catalog_file",
+    "parse_catalog",
+]

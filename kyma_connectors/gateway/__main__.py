@@ -1,0 +1,10 @@
+"""``python -m event_gateway``: run the gateway with configuration from ``GATEWAY_*`` environment variables."""
+
+from __future__ import annotations
+
+import sys
+
+from kyma_connectors.gateway.server import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""From a verified webhook request to the CloudEvent the gateway publishes: pure functions, no I/O.
+
+The order of checks is deliberate and cheap-first: content type (415), signature over the raw bytes (401), then
+parsing (400). Nothing is parsed before the sender has proven it holds a secret.
+
+Mapping (CloudEvents 1.0): ``id`` = the solution's delivery id (``X-GitHub-Delivery`` is stable across GitHub
+redeliveries) or a name-based UUID of the delivery's content; ``source`` = the Kyma application; ``type`` = the
+catalog's type for (event, action); ``data`` = the payload JSON, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+from kyma_connectors.core.catalog import Catalog
+from kyma_connectors.gateway.errors import MalformedDeliveryError, UnsupportedMediaTypeError
+from kyma_connectors.gateway.records import Event
+from kyma_connectors.gateway.settings import GenericAuth, Settings, Solution, UnknownEvents
+from kyma_connectors.gateway.verify import (
+    verify_basic,
+    verify_bearer,
+    verify_prefixed_hmac_sha256,
+    verify_qualtrics_hmac,
+)
+
+JSON: Final[str] = "application/json"
+FORM: Final[str] = "application/x-www-form-urlencoded"
+ID_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[\x21-\x7e]{1,200}$")
+"""Delivery ids we take as CloudEvents ids: printable ASCII, no spaces, bounded."""
+NATIVE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+DIGEST_NAMESPACE: Final[uuid.UUID] = uuid.UUID("5b6b1a52-4c55-4f7b-9d0e-6f2b8a3c1e11")
+"""Namespace of the name-based UUIDs that identify deliveries without an id of their own."""
+MAX_FORM_FIELDS: Final[int] = 64
+
+Headers = Mapping[str, str]
+"""Request headers with lower-case names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A verified delivery the gateway acknowledges but does not publish (its event is not in the catalog)."""
+
+    event: str
+    action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Native:
+    """What a solution's delivery says, before the catalog is asked."""
+
+    event: str
+    action: str | None
+    delivery_id: str
+    data: bytes
+    subject: str | None
+    extensions: dict[str, str]
+
+
+class Mapper:
+    """Verifies and maps deliveries of one solution; built once from the settings and the catalog."""
+
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self._map = {
+            Solution.GITHUB: self._github,
+            Solution.QUALTRICS: self._qualtrics,
+            Solution.GENERIC: self._generic,
+        }[settings.solution]
+
+    def map(self, headers: Headers, body: bytes, *, now: datetime | None = None) -> Event | Ignored:
+        """Verify ``body`` and return the event to publish, or :class:`Ignored`; raises a ``DeliveryError``."""
+        native = self._map(headers, body)
+        event_type = self._type_for(native)
+        if event_type is None:
+            if self.settings.unknown_events is UnknownEvents.DROP:
+                return Ignored(native.event, native.action)
+            event_type = self.settings.effective_catchall_type
+        extensions = {"nativeevent": native.event, **native.extensions}
+        if native.action is not None:
+            extensions["nativeaction"] = native.action
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        return Event(
+            id=native.delivery_id,
+            type=event_type,
+            source=self.settings.application,
+            time=moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            data=native.data,
+            subject=native.subject,
+            extensions=extensions,
+        )
+
+    def _type_for(self, native: _Native) -> str | None:
+        return self.catalog.type_for(native.event, native.action)
+
+    # --- GitHub: docs.github.com kyma_connectors/hooks/webhook-events-and-payloads, validating-webhook-deliveries ---
+    def _github(self, headers: Headers, body: bytes) -> _Native:
+        media = media_type(headers)
+        if media not in (JSON, FORM):
+            raise UnsupportedMediaTypeError(f"expected {JSON} or {FORM}")
+        verify_prefixed_hmac_sha256(
+            body, headers.get("x-hub-signature-256"), self.settings.secrets, prefix="sha256="
+        )
+        event = _required_name(headers, "x-github-event")
+        payload = body if media == JSON else _form_field(body, "payload").encode("utf-8")
+        document = parse_json_object(payload)
+        action = document.get("action")
+        extensions: dict[str, str] = {}
+        hook_id = headers.get("x-github-hook-id", "")
+        if hook_id.isdigit():
+            extensions["hookid"] = hook_id
+        repository = document.get("repository")
+        subject = repository.get("full_name") if isinstance(repository, dict) else None
+        return _Native(
+            event=event,
+            action=action if isinstance(action, str) and NATIVE_PATTERN.match(action) else None,
+            delivery_id=_delivery_id(headers.get("x-github-delivery"), "github", body),
+            data=payload,
+            subject=subject if isinstance(subject, str) and subject else None,
+            extensions=extensions,
+        )
+
+    # --- SAP Qualtrics event subscriptions: form fields Topic, MSG, HMAC (../shared/docs/github-qualtrics.md) ---
+    def _qualtrics(self, headers: Headers, body: bytes) -> _Native:
+        if media_type(headers) != FORM:
+            raise UnsupportedMediaTypeError(f"expected {FORM}")
+        fields = parse_form(body)
+        topic = _single(fields, "Topic")
+        message = _single(fields, "MSG")
+        signature = fields.get("HMAC", [None])[0]
+        verify_qualtrics_hmac(message, signature, self.settings.secrets)
+        if not NATIVE_PATTERN.match(topic):
+            raise MalformedDeliveryError("Topic is not a Qualtrics topic name")
+        payload = message.encode("utf-8")
+        parse_json(payload)
+        event = self._qualtrics_event(topic)
+        return _Native(
+            event=event,
+            action=None,
+            delivery_id=_digest_id("qualtrics", topic.encode("utf-8") + b"\0" + payload),
+            data=payload,
+            subject=None,
+            extensions={"topic": topic},
+        )
+
+    def _qualtrics_event(self, topic: str) -> str:
+        """The catalog event of a topic: brand prefix stripped, then the per-survey suffix if needed.
+
+        ``sapdevelopment.surveyengine.completedResponse.SV_1`` -> ``surveyengine.completedResponse``
+        (specs/qualtrics/asyncapi.yaml header). A topic without a brand prefix is tried as it is too. Unknown
+        topics keep their brand-less name (the ``nativeevent`` of a catch-all event).
+        """
+        parts = topic.split(".")
+        unbranded = ".".join(parts[1:]) if len(parts) > 1 else topic
+        candidates = (unbranded, ".".join(parts[1:-1]), topic, ".".join(parts[:-1]))
+        return next((name for name in candidates if name and self.catalog.type_for(name) is not None), unbranded)
+
+    # --- Generic signed webhooks: specs/generic/asyncapi.yaml ---
+    def _generic(self, headers: Headers, body: bytes) -> _Native:
+        media = media_type(headers)
+        if media != JSON and not media.endswith("+json"):
+            raise UnsupportedMediaTypeError(f"expected {JSON}")
+        generic = self.settings.generic
+        if generic.auth is GenericAuth.HMAC:
+            verify_prefixed_hmac_sha256(
+                body,
+                headers.get(generic.signature_header.lower()),
+                self.settings.secrets,
+                prefix=generic.signature_prefix,
+            )
+        elif generic.auth is GenericAuth.BEARER:
+            verify_bearer(headers.get("authorization"), self.settings.secrets)
+        else:
+            verify_basic(headers.get("authorization"), self.settings.secrets)
+        parse_json(body)
+        event = headers.get(generic.event_header.lower(), "").strip() or "webhook"
+        if not NATIVE_PATTERN.match(event):
+            raise MalformedDeliveryError(f"{generic.event_header} is not an event name")
+        return _Native(
+            event=event,
+            action=None,
+            delivery_id=_delivery_id(headers.get(generic.id_header.lower()), "generic", body),
+            data=body,
+            subject=None,
+            extensions={},
+        )
+
+
+def media_type(headers: Headers) -> str:
+    """The request's media type without parameters, lower-case (``""`` when absent)."""
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def parse_json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedDeliveryError("payload is not valid JSON") from exc
+
+
+def parse_json_object(payload: bytes) -> dict[str, Any]:
+    document = parse_json(payload)
+    if not isinstance(document, dict):
+        raise MalformedDeliveryError("payload is not a JSON object")
+    return document
+
+
+def parse_form(body: bytes) -> dict[str, list[str]]:
+    try:
+        text = body.decode("utf-8")
+        return parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedDeliveryError("body is not a URL-encoded form") from exc
+
+
+def _form_field(body: bytes, name: str) -> str:
+    return _single(parse_form(body), name)
+
+
+def _single(fields: dict[str, list[str]], name: str) -> str:
+    values = fields.get(name)
+    if not values or len(values) != 1 or not values[0]:
+        raise MalformedDeliveryError(f"form field {name!r} missing or repeated")
+    return values[0]
+
+
+def _required_name(headers: Headers, name: str) -> str:
+    value = headers.get(name, "").strip()
+    if not NATIVE_PATTERN.match(value):
+        raise MalformedDeliveryError(f"header {name} missing or malformed")
+    return value
+
+
+def _delivery_id(given: str | None, solution: str, body: bytes) -> str:
+    if given is None or not given.strip():
+        return _digest_id(solution, body)
+    if not ID_PATTERN.match(given.strip()):
+        raise MalformedDeliveryError("delivery id header is malformed")
+    return given.strip()
+
+
+def _digest_id(solution: str, content: bytes) -> str:
+    """A stable id for a delivery without one: the same content always maps to the same id (so dedup works)."""
+    return str(uuid.uuid5(DIGEST_NAMESPACE, f"{solution}:{hashlib.sha256(content).hexdigest()}"))

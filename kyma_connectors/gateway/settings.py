@@ -1,0 +1,298 @@
+"""The gateway's configuration: environment variables, read once into a typed, frozen object.
+
+The variable names are a contract with the Pulumi ``EventGateway`` component and local tooling (docs/event-gateway.md
+has the table). Every problem is collected before failing, so one start names every missing or bad variable; secret
+values never appear in messages or in ``repr``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Final, TypeVar
+from urllib.parse import urlsplit
+
+from kyma_connectors.core.catalog import catalog_path
+from kyma_connectors.gateway.errors import ConfigError
+
+PREFIX: Final[str] = "GATEWAY_"
+APPLICATION_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+"""A Kubernetes object name, as the Kyma Application CR requires; it becomes the CloudEvents ``source``."""
+HEADER_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+TYPE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)+$")
+E = TypeVar("E", bound=Enum)
+
+
+class Solution(StrEnum):
+    """Which sender the gateway verifies and maps."""
+
+    GITHUB = "github"
+    QUALTRICS = "qualtrics"
+    GENERIC = "generic"
+
+
+class UnknownEvents(StrEnum):
+    """What to do with a verified delivery whose event the catalog does not list."""
+
+    DROP = "drop"
+    """Answer 202, count it (``event_gateway_deliveries_ignored_total``), publish nothing."""
+    PUBLISH = "publish"
+    """Publish it under ``GATEWAY_CATCHALL_TYPE``."""
+
+
+class GenericAuth(StrEnum):
+    """How a generic source proves itself."""
+
+    HMAC = "hmac"
+    BEARER = "bearer"
+    BASIC = "basic"
+
+
+class Secret:
+    """A secret value that prints as stars, so settings can be logged and compared safely."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The plain value; call it only where the value is used (HMAC keys, credential compares)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenericSettings:
+    """How a generic source signs and names its deliveries."""
+
+    auth: GenericAuth = GenericAuth.HMAC
+    signature_header: str = "X-Signature-256"
+    """HMAC mode: the header carrying ``<prefix><hex HMAC-SHA256 of the raw body>``."""
+    signature_prefix: str = "sha256="
+    event_header: str = "X-Webhook-Event"
+    """The header naming the event; a delivery without it is the event ``webhook``."""
+    id_header: str = "Webhook-Id"
+    """The header carrying a stable delivery id; without it the id is a digest of the delivery."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the gateway reads from its environment (units in the names or docstrings)."""
+
+    solution: Solution
+    application: str
+    """Kyma Application name; the CloudEvents ``source``."""
+    secrets: tuple[Secret, ...] = field(repr=False)
+    """Accepted webhook secrets (several during a rotation)."""
+    publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
+    spool_dir: Path = Path("/var/spool/event-gateway")
+    host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all interfaces; local runs set GATEWAY_HOST
+    port: int = 8080
+    catalog: Path | None = None
+    """AsyncAPI document; ``None`` means the shipped ``specs/<solution>/asyncapi.yaml``."""
+    legacy_events: bool = False
+    unknown_events: UnknownEvents = UnknownEvents.DROP
+    catchall_type: str = ""
+    """Type for unlisted events when ``unknown_events`` is ``publish``; default ``<solution>.unknown.v1``."""
+    max_body_bytes: int = 32 * 1024 * 1024
+    """GitHub caps payloads at 25 MB; form encoding inflates them, hence 32 MiB."""
+    spool_max_bytes: int = 1024 * 1024 * 1024
+    segment_bytes: int = 16 * 1024 * 1024
+    dedup_window: int = 100_000
+    """How many recent event ids are remembered (across restarts) to suppress redeliveries."""
+    publish_concurrency: int = 16
+    """Events in flight to the publisher; 1 gives strict order."""
+    publish_timeout_seconds: float = 10.0
+    retry_initial_seconds: float = 0.5
+    retry_max_seconds: float = 30.0
+    shutdown_grace_seconds: float = 20.0
+    """How long SIGTERM waits for in-flight requests; keep below the pod's terminationGracePeriodSeconds."""
+    shutdown_drain_seconds: float = 10.0
+    """After the last request on SIGTERM, how long to keep publishing the backlog (a pod's emptyDir spool goes away
+    with the pod); 0 disables."""
+    log_level: str = "info"
+    generic: GenericSettings = field(default_factory=GenericSettings)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.catalog or catalog_path(self.solution.value)
+
+    @property
+    def effective_catchall_type(self) -> str:
+        return self.catchall_type or f"{self.solution.value}.unknown.v1"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every ``GATEWAY_*`` variable; raise :class:`ConfigError` naming each problem."""
+        reader = _Reader(environ)
+        solution = reader.enum("SOLUTION", Solution, None)
+        application = reader.text("APPLICATION", None, APPLICATION_PATTERN, "a Kubernetes name ([a-z0-9.-])")
+        secrets = reader.secrets("WEBHOOK_SECRETS")
+        settings = cls(
+            solution=solution or Solution.GENERIC,
+            application=application or "",
+            secrets=secrets,
+            publisher_url=reader.url("PUBLISHER_URL", cls.publisher_url),
+            spool_dir=Path(reader.text("SPOOL_DIR", str(cls.spool_dir)) or "."),
+            host=reader.text("HOST", cls.host) or cls.host,
+            port=reader.integer("PORT", cls.port, 1, 65535),
+            catalog=_optional_path(reader.text("CATALOG", "")),
+            legacy_events=reader.boolean("LEGACY_EVENTS", False),
+            unknown_events=reader.enum("UNKNOWN_EVENTS", UnknownEvents, UnknownEvents.DROP) or UnknownEvents.DROP,
+            catchall_type=reader.text("CATCHALL_TYPE", "", TYPE_PATTERN, "[a-z0-9.] with two or more segments") or "",
+            max_body_bytes=reader.integer("MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 31),
+            spool_max_bytes=reader.integer("SPOOL_MAX_BYTES", cls.spool_max_bytes, 64 * 1024, 1 << 50),
+            segment_bytes=reader.integer("SEGMENT_BYTES", cls.segment_bytes, 64 * 1024, 1 << 32),
+            dedup_window=reader.integer("DEDUP_WINDOW", cls.dedup_window, 0, 10_000_000),
+            publish_concurrency=reader.integer("PUBLISH_CONCURRENCY", cls.publish_concurrency, 1, 1024),
+            publish_timeout_seconds=reader.number("PUBLISH_TIMEOUT_SECONDS", cls.publish_timeout_seconds),
+            retry_initial_seconds=reader.number("RETRY_INITIAL_SECONDS", cls.retry_initial_seconds),
+            retry_max_seconds=reader.number("RETRY_MAX_SECONDS", cls.retry_max_seconds),
+            shutdown_grace_seconds=reader.number("SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
+            shutdown_drain_seconds=reader.number("SHUTDOWN_DRAIN_SECONDS", cls.shutdown_drain_seconds, zero=True),
+            log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            generic=GenericSettings(
+                auth=reader.enum("GENERIC_AUTH", GenericAuth, GenericAuth.HMAC) or GenericAuth.HMAC,
+                signature_header=reader.header("GENERIC_SIGNATURE_HEADER", GenericSettings.signature_header),
+                # set-but-empty is meaningful here: a bare hex signature without a prefix
+                signature_prefix=environ.get(f"{PREFIX}GENERIC_SIGNATURE_PREFIX", GenericSettings.signature_prefix),
+                event_header=reader.header("GENERIC_EVENT_HEADER", GenericSettings.event_header),
+                id_header=reader.header("GENERIC_ID_HEADER", GenericSettings.id_header),
+            ),
+        )
+        if settings.retry_max_seconds < settings.retry_initial_seconds:
+            reader.problems.append(f"{PREFIX}RETRY_MAX_SECONDS: must be >= {PREFIX}RETRY_INITIAL_SECONDS")
+        basic = settings.generic.auth is GenericAuth.BASIC and solution is Solution.GENERIC
+        if basic and any(":" not in s.reveal() for s in secrets):
+            reader.problems.append(f"{PREFIX}WEBHOOK_SECRETS: basic auth needs user:password entries")
+        if reader.problems:
+            raise ConfigError(reader.problems)
+        return settings
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+class _Reader:
+    """Reads typed values from the environment and collects every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str | None:
+        value = self.environ.get(PREFIX + name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    def _bad(self, name: str, expected: str, shown: str | None) -> None:
+        detail = f", got {shown!r}" if shown is not None else ""
+        self.problems.append(f"{PREFIX}{name}: expected {expected}{detail}")
+
+    def text(
+        self, name: str, default: str | None, pattern: re.Pattern[str] | None = None, expected: str = ""
+    ) -> str | None:
+        raw = self._raw(name)
+        if raw is None:
+            if default is None:
+                self.problems.append(f"{PREFIX}{name}: required, not set")
+            return default
+        if pattern is not None and not pattern.match(raw):
+            self._bad(name, expected, raw)
+            return default
+        return raw
+
+    def header(self, name: str, default: str) -> str:
+        return self.text(name, default, HEADER_PATTERN, "an HTTP header name") or default
+
+    def secrets(self, name: str) -> tuple[Secret, ...]:
+        raw = self.environ.get(PREFIX + name, "")
+        values = tuple(Secret(part.strip()) for part in raw.split(",") if part.strip())
+        if not values:
+            self.problems.append(f"{PREFIX}{name}: required, not set (comma-separated list of webhook secrets)")
+        return values
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self._bad(name, f"an integer in [{low}, {high}]", raw)
+            return default
+        if not low <= value <= high:
+            self._bad(name, f"an integer in [{low}, {high}]", raw)
+            return default
+        return value
+
+    def number(self, name: str, default: float, *, zero: bool = False) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not (value >= 0 if zero else value > 0) or value >= 86_400:
+            self._bad(name, f"a number of seconds in {'[' if zero else '('}0, 86400)", raw)
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off"}:
+            return False
+        self._bad(name, "true or false", raw)
+        return default
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in allowed:
+            self._bad(name, "one of " + ", ".join(allowed), raw)
+            return default
+        return raw.lower()
+
+    def enum(self, name: str, kind: type[E], default: E | None) -> E | None:
+        raw = self._raw(name)
+        if raw is None:
+            if default is None:
+                self.problems.append(f"{PREFIX}{name}: required, not set (one of {_values(kind)})")
+            return default
+        try:
+            return kind(raw.lower())
+        except ValueError:
+            self._bad(name, f"one of {_values(kind)}", raw)
+            return default
+
+    def url(self, name: str, default: str) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        parts = urlsplit(raw)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+            self._bad(name, "an http(s) base URL without query", None)  # may embed credentials: not echoed
+            return default
+        return raw.rstrip("/")
+
+
+def _values(kind: type[Enum]) -> str:
+    return " | ".join(str(member.value) for member in kind)

@@ -1,0 +1,10 @@
+"""``python -m registrar``: one registration run; the exit code tells the Job whether to retry (registrar.errors)."""
+
+from __future__ import annotations
+
+import sys
+
+from kyma_connectors.registrar.run import run
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,7 +1,0 @@
-"""connectorctl tests use the webhook tests' fixtures: the GitHub double and a loopback gateway."""
-
-from __future__ import annotations
-
-from tests.webhooks.conftest import gateway, github
-
-__all__ = ["gateway", "github"]

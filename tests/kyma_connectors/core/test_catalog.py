@@ -1,0 +1,110 @@
+"""The catalog loader against the shipped AsyncAPI documents and the real GitHub payloads in ../shared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kyma_connectors.core.catalog import TYPE_PATTERN, CatalogError, load_catalog, load_catalog_file, parse_catalog
+from tests.support.paths import GITHUB_PAYLOADS as PAYLOADS
+
+
+@pytest.mark.parametrize("solution", ["github", "qualtrics", "generic"])
+def test_shipped_catalogs_load_with_clean_unique_types(solution: str) -> None:
+    """Every shipped catalog loads, and its types survive Kyma's type cleaning unchanged and are unique."""
+    catalog = load_catalog(solution)
+    types = catalog.types()
+    assert types, solution
+    assert len(types) == len(set(types))
+    assert all(TYPE_PATTERN.match(t) for t in types)
+    assert catalog.solution == solution
+
+
+def test_every_shared_github_payload_has_a_type() -> None:
+    """Each real payload (event header = folder, action = top-level action) maps to a catalog type."""
+    catalog = load_catalog("github")
+    index = json.loads((PAYLOADS / "index.json").read_text())
+    missing = []
+    for item in index["files"]:
+        body = json.loads((PAYLOADS / item["file"]).read_text())
+        if catalog.type_for(item["event"], body.get("action")) is None:
+            missing.append(item["file"])
+    assert missing == []
+
+
+def test_native_events_exclude_unsubscribable() -> None:
+    """GitHub's ping and App-only installation events are never put on a hook's event list."""
+    events = load_catalog("github").native_events()
+    assert "push" in events
+    assert "issues" in events
+    assert "ping" not in events
+    assert "installation" not in events
+    assert len(events) == len(set(events))
+
+
+def test_actionless_entry_matches_any_action(tmp_path: Path) -> None:
+    """An entry without action is the fallback for every action of that event."""
+    doc = {
+        "asyncapi": "2.6.0",
+        "channels": {
+            "thing.v1": {"subscribe": {"message": {"x-kyma-connectors": {"event": "thing"}}}},
+            "thing.made.v1": {"subscribe": {"message": {"x-kyma-connectors": {"event": "thing", "action": "made"}}}},
+        },
+    }
+    catalog = parse_catalog(doc, source=tmp_path / "a.yaml", solution="x")
+    assert catalog.type_for("thing", "made") == "thing.made.v1"
+    assert catalog.type_for("thing", "broken") == "thing.v1"
+    assert catalog.type_for("other", None) is None
+
+
+def test_bad_document_reports_every_problem(tmp_path: Path) -> None:
+    """A broken catalog names each bad channel at once, with its path."""
+    doc = {
+        "asyncapi": "3.0.0",
+        "channels": {
+            "Bad_Type": {"subscribe": {"message": {"x-kyma-connectors": {"event": "a"}}}},
+            "single": {"subscribe": {"message": {"x-kyma-connectors": {"event": "b"}}}},
+            "no.extension.v1": {"subscribe": {"message": {"name": "c"}}},
+            "dup.one.v1": {"subscribe": {"message": {"x-kyma-connectors": {"event": "d"}}}},
+            "dup.two.v1": {"subscribe": {"message": {"x-kyma-connectors": {"event": "d"}}}},
+        },
+    }
+    path = tmp_path / "asyncapi.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(CatalogError) as info:
+        load_catalog_file(path)
+    problems = info.value.problems
+    assert any(p.startswith("asyncapi:") for p in problems)
+    assert any("channels.Bad_Type" in p for p in problems)
+    assert any("channels.single" in p for p in problems)
+    assert any("channels.no.extension.v1.subscribe.message.x-kyma-connectors.event" in p for p in problems)
+    assert any("channels.dup.two.v1" in p and "already mapped by dup.one.v1" in p for p in problems)
+    assert len(problems) == 5
+
+
+def test_unknown_solution_and_selection_errors_name_the_culprit() -> None:
+    """Asking for a solution or an event that does not exist says which, and what exists."""
+    with pytest.raises(CatalogError, match="no catalog for solution 'nope'"):
+        load_catalog("nope")
+    github = load_catalog("github")
+    with pytest.raises(CatalogError, match="unknown event 'pushh'"):
+        github.select(["push", "pushh"])
+    narrowed = github.select(["push", "issues"])
+    assert {e.event for e in narrowed.events} == {"push", "issues"}
+    assert narrowed.type_for("issues", "opened") == "issues.opened.v1"
+
+
+def test_qualtrics_per_survey_topics_are_subscribed_with_a_wildcard() -> None:
+    """Qualtrics subscribes per survey (`surveyengine.completedResponse.{SurveyID}`): the webhook gets the wildcard,
+    while the event name stays what the gateway resolves a delivery's topic to."""
+    catalog = load_catalog("qualtrics")
+    subscriptions = catalog.subscriptions()
+    assert "surveyengine.completedResponse.*" in subscriptions
+    assert "surveyengine.completedResponse" not in subscriptions
+    assert "controlpanel.activateSurvey" in subscriptions
+    assert catalog.subscriptions(["surveyengine.completedResponse"]) == ["surveyengine.completedResponse.*"]
+    assert catalog.type_for("surveyengine.completedResponse") == "surveyengine.completedresponse.v1"
+    assert load_catalog("github").subscriptions(["push", "issues"]) == ["push", "issues"]

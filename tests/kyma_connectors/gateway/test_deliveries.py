@@ -1,0 +1,122 @@
+"""The pure request -> CloudEvent mapping, including property-based checks that bad input only ever gets a clear
+``DeliveryError`` (never another exception)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kyma_connectors.core.catalog import load_catalog
+from kyma_connectors.gateway.deliveries import Ignored, Mapper
+from kyma_connectors.gateway.errors import DeliveryError
+from kyma_connectors.gateway.records import Event
+from kyma_connectors.gateway.settings import Settings
+
+SECRET = "s3cret"
+
+
+@functools.cache
+def mapper(solution: str) -> Mapper:
+    env = {"GATEWAY_SOLUTION": solution, "GATEWAY_APPLICATION": "app", "GATEWAY_WEBHOOK_SECRETS": SECRET}
+    return Mapper(Settings.from_env(env), load_catalog(solution))
+
+
+def signed(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_github_mapping_is_exact() -> None:
+    body = json.dumps({"action": "opened", "repository": {"full_name": "o/r"}}).encode()
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "x-github-event": "issues",
+        "x-github-delivery": "d-1",
+        "x-github-hook-id": "9",
+        "x-hub-signature-256": signed(body),
+    }
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert mapper("github").map(headers, body, now=moment) == Event(
+        id="d-1",
+        type="issues.opened.v1",
+        source="app",
+        time="2026-01-02T03:04:05.678Z",
+        data=body,
+        subject="o/r",
+        extensions={"nativeevent": "issues", "nativeaction": "opened", "hookid": "9"},
+    )
+
+
+def test_delivery_without_id_gets_a_stable_digest_id() -> None:
+    generic = mapper("generic")
+    body = b'{"a": 1}'
+    headers = {"content-type": "application/json", "x-signature-256": signed(body)}
+    first, second = generic.map(headers, body), generic.map(headers, body)
+    assert isinstance(first, Event)
+    assert isinstance(second, Event)
+    assert first.id == second.id
+    other = generic.map({**headers, "x-signature-256": signed(b'{"a": 2}')}, b'{"a": 2}')
+    assert isinstance(other, Event)
+    assert other.id != first.id
+
+
+def test_qualtrics_topic_resolution() -> None:
+    qualtrics = mapper("qualtrics")
+    msg = '{"SurveyID": "SV_1"}'
+    mac = hmac.new(SECRET.encode(), msg.encode(), hashlib.sha512).hexdigest()
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for topic, expected in [
+        ("brand.surveyengine.completedResponse.SV_1", "surveyengine.completedresponse.v1"),
+        ("brand.controlpanel.deactivateSurvey", "controlpanel.deactivatesurvey.v1"),
+        ("surveyengine.completedResponse.SV_1", "surveyengine.completedresponse.v1"),  # no brand prefix
+        ("controlpanel.activateSurvey", "controlpanel.activatesurvey.v1"),
+    ]:
+        result = qualtrics.map(form, urlencode({"Topic": topic, "MSG": msg, "HMAC": mac}).encode())
+        assert isinstance(result, Event)
+        assert result.type == expected
+    unknown = qualtrics.map(form, urlencode({"Topic": "brand.nothing.here", "MSG": msg, "HMAC": mac}).encode())
+    assert unknown == Ignored("nothing.here", None)
+
+
+HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=80)
+HEADERS = st.dictionaries(
+    st.sampled_from(
+        ["content-type", "x-github-event", "x-github-delivery", "x-hub-signature-256", "authorization",
+         "x-webhook-event", "webhook-id", "x-signature-256", "x-github-hook-id"]
+    ),
+    HEADER_TEXT,
+)
+CONTENT_TYPES = st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", ""])
+
+
+@pytest.mark.parametrize("solution", ["github", "qualtrics", "generic"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(headers=HEADERS, body=st.binary(max_size=300), content_type=CONTENT_TYPES, sign=st.booleans())
+def test_arbitrary_input_only_raises_delivery_errors(
+    solution: str, headers: dict[str, str], body: bytes, content_type: str, sign: bool
+) -> None:
+    """Whatever arrives -- even correctly signed garbage -- maps to an event, Ignored, or a DeliveryError."""
+    request = {**headers, "content-type": content_type}
+    if sign:
+        request["x-hub-signature-256"] = request["x-signature-256"] = signed(body)
+    try:
+        result = mapper(solution).map(request, body)
+    except DeliveryError as exc:
+        problem: DeliveryError | None = exc
+    else:
+        problem = None
+    if problem is not None:
+        assert 400 <= problem.status < 500
+        assert SECRET not in str(problem)
+        return
+    assert isinstance(result, Event | Ignored)
+    if isinstance(result, Event):
+        assert result.source == "app"
+        json.loads(result.data)  # data is always valid JSON

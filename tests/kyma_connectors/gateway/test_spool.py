@@ -1,0 +1,234 @@
+"""The spool in-process: group commit, ordered reads, acknowledgement, torn-tail recovery, dedup across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from kyma_connectors.gateway import spool as spool_module
+from kyma_connectors.gateway.errors import SpoolFullError
+from kyma_connectors.gateway.records import Event, encode
+from kyma_connectors.gateway.segments import AckFile, Position
+from kyma_connectors.gateway.spool import Appended, Spool
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def event(number: int, size: int = 100) -> Event:
+    return Event(
+        id=f"id-{number}", type="push.v1", source="app", time="2026-01-01T00:00:00.000Z",
+        data=b'{"n": %d, "pad": "%s"}' % (number, b"x" * size), extensions={"nativeevent": "push"},
+    )
+
+
+def make(path: Path, **overrides: int) -> Spool:
+    options = {"segment_bytes": 1 << 20, "max_bytes": 1 << 30, "dedup_window": 1000, **overrides}
+    return Spool(path, **options)
+
+
+async def append_all(spool: Spool, numbers: range) -> list[Appended]:
+    return list(await asyncio.gather(*(spool.append(event(n)) for n in numbers)))
+
+
+async def read_all(spool: Spool, start: Position | None = None) -> list[tuple[Event, Position]]:
+    out: list[tuple[Event, Position]] = []
+    cursor = start or spool.ack_position
+    while True:
+        batch, cursor = await spool.read(cursor, 1000)
+        if not batch:
+            return out
+        out.extend(batch)
+
+
+def test_concurrent_appends_are_group_committed_and_read_in_order(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        assert await append_all(spool, range(200)) == [Appended.ACCEPTED] * 200
+        assert spool.backlog == 200
+        records = await read_all(spool)
+        assert [e.id for e, _ in records] == [f"id-{n}" for n in range(200)]
+        assert records[7][0] == event(7)
+        await spool.acknowledge(records[99][1])
+        await spool.close()
+        reopened = make(tmp_path)
+        assert reopened.open().backlog == 100
+        rest = await read_all(reopened)
+        assert [e.id for e, _ in rest] == [f"id-{n}" for n in range(100, 200)]
+        assert await reopened.append(event(5)) is Appended.DUPLICATE  # known across the restart
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("damage", ["torn", "corrupt"])
+def test_torn_or_corrupt_tail_is_truncated(tmp_path: Path, damage: str) -> None:
+    """What SIGKILL or a power cut leaves at the end of the last segment is detected (length/CRC) and cut off."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        await append_all(spool, range(3))
+        await spool.close()
+        (segment,) = (tmp_path / "segments").glob("*.seg")
+        whole = encode(event(3))
+        tail = whole[: len(whole) // 2] if damage == "torn" else whole[:-1] + bytes([whole[-1] ^ 0xFF])
+        with segment.open("ab") as handle:
+            handle.write(tail)
+        recovered = make(tmp_path)
+        report = recovered.open()
+        assert report.truncated_bytes == len(tail)
+        assert report.backlog == 3
+        assert await recovered.append(event(3)) is Appended.ACCEPTED  # the torn one was never acknowledged
+        assert [e.id for e, _ in await read_all(recovered)] == ["id-0", "id-1", "id-2", "id-3"]
+        await recovered.close()
+
+    asyncio.run(scenario())
+
+
+def test_retired_segments_keep_their_ids_in_the_dedup_log(tmp_path: Path) -> None:
+    """Acknowledged segments are deleted, their ids move to dedup.log; the window is bounded."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path, segment_bytes=64 * 1024, dedup_window=300)
+        spool.open()
+        for start in range(0, 400, 50):
+            await append_all(spool, range(start, start + 50))
+        records = await read_all(spool)
+        assert len(list((tmp_path / "segments").glob("*.seg"))) > 1
+        await spool.acknowledge(records[-1][1])
+        await spool.close()
+        assert len(list((tmp_path / "segments").glob("*.seg"))) == 1
+        reopened = make(tmp_path, segment_bytes=64 * 1024, dedup_window=300)
+        assert reopened.open().backlog == 0
+        assert await reopened.append(event(399)) is Appended.DUPLICATE
+        assert await reopened.append(event(150)) is Appended.DUPLICATE
+        assert await reopened.append(event(0)) is Appended.ACCEPTED  # older than the 300-id window
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_quota_refuses_with_spool_full_until_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the quota: SpoolFullError (503); once the forwarder acknowledged, a readiness probe clears it."""
+    async def scenario() -> None:
+        spool = make(tmp_path, max_bytes=64 * 1024)
+        spool.open()
+        accepted = 0
+        refused: SpoolFullError | None = None
+        for number in range(1000):
+            try:
+                await spool.append(event(number, size=1000))
+            except SpoolFullError as exc:
+                refused = exc
+                break
+            accepted += 1
+        assert refused is not None
+        assert 50 < accepted < 64
+        assert spool.full
+        assert spool.backlog == accepted
+        assert await spool.append(event(0)) is Appended.DUPLICATE  # refusing new ones never forgets old ones
+        await spool.recheck()
+        assert spool.full  # still full, and probed at most every PROBE_INTERVAL seconds
+        records = await read_all(spool)
+        await spool.acknowledge(records[-1][1])  # the forwarder caught up: the quota counts unpublished bytes
+        monkeypatch.setattr(spool_module, "PROBE_INTERVAL", 0.0)
+        await spool.recheck()
+        assert (spool.full, spool.healthy) == (False, True)
+        assert await spool.append(event(5000, size=1000)) is Appended.ACCEPTED
+        await spool.close()
+
+    asyncio.run(scenario())
+
+
+def test_segment_left_behind_by_an_interrupted_retire_is_retired_at_start(tmp_path: Path) -> None:
+    """Killed after the ack moved past a segment but before its ids reached dedup.log: startup finishes the job."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path, segment_bytes=64 * 1024)
+        spool.open()
+        for start in range(0, 400, 50):
+            await append_all(spool, range(start, start + 50))
+        first = min((tmp_path / "segments").glob("*.seg"))
+        saved = first.read_bytes()
+        records = await read_all(spool)
+        await spool.acknowledge(records[-1][1])
+        await spool.close()
+        assert not first.exists()
+        first.write_bytes(saved)  # the deletion "did not happen"
+        (tmp_path / "dedup.log").write_bytes(b"")  # nor did the dedup.log append
+        reopened = make(tmp_path, segment_bytes=64 * 1024)
+        assert reopened.open().backlog == 0
+        assert not first.exists()
+        assert await reopened.append(event(0)) is Appended.DUPLICATE
+        assert b"id-0\n" in (tmp_path / "dedup.log").read_bytes()
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_failed_write_that_cannot_be_undone_moves_to_a_new_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC mid-batch and a failing ftruncate: the garbage is never read, later writes go to a fresh segment."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        await append_all(spool, range(3))
+        real_write = os.write
+        calls = {"n": 0}
+
+        def half_then_full(fd: int, data: bytes | memoryview) -> int:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return real_write(fd, bytes(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def no_truncate(fd: int, length: int) -> None:
+            raise OSError(errno.EIO, "I/O error")
+
+        monkeypatch.setattr(os, "write", half_then_full)
+        monkeypatch.setattr(os, "ftruncate", no_truncate)
+        refused: SpoolFullError | None = None
+        try:
+            await spool.append(event(3))
+        except SpoolFullError as exc:
+            refused = exc
+        monkeypatch.undo()
+        assert refused is not None
+        assert await spool.append(event(4)) is Appended.ACCEPTED
+        assert [e.id for e, _ in await read_all(spool)] == ["id-0", "id-1", "id-2", "id-4"]
+        await spool.close()
+        assert len(list((tmp_path / "segments").glob("*.seg"))) == 2
+        reopened = make(tmp_path)
+        report = reopened.open()
+        assert report.truncated_bytes > 0
+        assert [e.id for e, _ in await read_all(reopened)] == ["id-0", "id-1", "id-2", "id-4"]
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_ack_file_survives_a_torn_slot(tmp_path: Path) -> None:
+    """Two alternating slots: a torn newest slot falls back to the previous position; both torn: start over."""
+    ack = AckFile(tmp_path / "ack")
+    assert ack.load() == Position(0, 0)
+    ack.write(Position(1, 100))
+    ack.write(Position(1, 200))
+    ack.close()
+    assert AckFile(tmp_path / "ack").load() == Position(1, 200)
+    raw = bytearray((tmp_path / "ack").read_bytes())
+    raw[5] ^= 0xFF  # slot 0 holds the newer (even) sequence
+    (tmp_path / "ack").write_bytes(bytes(raw))
+    reloaded = AckFile(tmp_path / "ack")
+    assert reloaded.load() == Position(1, 100)
+    reloaded.write(Position(2, 0))  # continues after the surviving sequence, overwriting the torn slot
+    reloaded.close()
+    assert AckFile(tmp_path / "ack").load() == Position(2, 0)
+    (tmp_path / "ack").write_bytes(b"\xff" * 64)
+    assert AckFile(tmp_path / "ack").load() == Position(0, 0)  # re-publish everything rather than guess
