@@ -17,12 +17,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import _pod_security as sec
+from kyma_connectors.core import contract
 
 if TYPE_CHECKING:
     from components.event_gateway import EventGatewayArgs, SpoolVolume
 
-SPOOL_DIR: Final[str] = "/var/spool/event-gateway"
-CATALOG_DIR: Final[str] = "/etc/event-gateway/catalog"
+SPOOL_DIR: Final[str] = contract.GATEWAY_SPOOL_MOUNT
+CATALOG_DIR: Final[str] = contract.GATEWAY_CATALOG_MOUNT
 CATALOG_KEY: Final[str] = "asyncapi.yaml"
 ISTIO_PROXY_CONFIG: Final[str] = "proxy.istio.io/config"
 """Per-pod Istio proxy settings (ProxyConfig as JSON)."""
@@ -47,19 +48,19 @@ def quantity_bytes(quantity: str) -> int | None:
 def gateway_env(args: EventGatewayArgs) -> list[k8s.core.v1.EnvVarArgs]:
     """The gateway's environment: plain settings as values, every secret through ``secretKeyRef``."""
     plain = {
-        "GATEWAY_SOLUTION": args.solution,
-        "GATEWAY_APPLICATION": args.application,
-        "GATEWAY_PUBLISHER_URL": args.publisher_url,
-        "GATEWAY_SPOOL_DIR": SPOOL_DIR,
-        "GATEWAY_PORT": str(args.port),
-        "GATEWAY_LEGACY_EVENTS": "true" if args.legacy_events else "false",
-        "GATEWAY_SPOOL_MAX_BYTES": str(int((quantity_bytes(args.spool.size) or 0) * SPOOL_HEADROOM)),
+        contract.GATEWAY_SOLUTION: args.solution,
+        contract.GATEWAY_APPLICATION: args.application,
+        contract.GATEWAY_PUBLISHER_URL: args.publisher_url,
+        contract.GATEWAY_SPOOL_DIR: SPOOL_DIR,
+        contract.GATEWAY_PORT: str(args.port),
+        contract.GATEWAY_LEGACY_EVENTS: "true" if args.legacy_events else "false",
+        contract.GATEWAY_SPOOL_MAX_BYTES: str(int((quantity_bytes(args.spool.size) or 0) * SPOOL_HEADROOM)),
         # Finish draining before the kubelet's SIGKILL; the rest of the grace period covers the sidecar and preStop.
-        "GATEWAY_SHUTDOWN_GRACE_SECONDS": str(max(1, args.termination_grace_seconds - 5)),
-        **({"GATEWAY_CATALOG": f"{CATALOG_DIR}/{CATALOG_KEY}"} if _has_catalog(args) else {}),
+        contract.GATEWAY_SHUTDOWN_GRACE_SECONDS: str(max(1, args.termination_grace_seconds - 5)),
+        **({contract.GATEWAY_CATALOG: f"{CATALOG_DIR}/{CATALOG_KEY}"} if _has_catalog(args) else {}),
         **args.env,
     }
-    secrets = {"GATEWAY_WEBHOOK_SECRETS": args.webhook_secret, **args.secret_env}
+    secrets = {contract.GATEWAY_WEBHOOK_SECRETS: args.webhook_secret, **args.secret_env}
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()] + [
         k8s.core.v1.EnvVarArgs(name=key, value_from=k8s.core.v1.EnvVarSourceArgs(
             secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=ref.name, key=ref.key)))

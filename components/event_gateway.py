@@ -27,6 +27,7 @@ from components import _event_gateway_network as net
 from components import _event_gateway_pod as pod
 from components import _naming
 from components._options import child_options
+from kyma_connectors.core import contract
 from kyma_connectors.core.catalog import SPECS_DIR, catalog_path
 
 RESOURCE_TYPE: Final[str] = _naming.token("EventGateway")
@@ -160,9 +161,7 @@ def _problems(args: EventGatewayArgs) -> list[str]:
         problems.append(f"spool.size: {args.spool.size!r} is not a Kubernetes quantity such as 1Gi or 500Mi")
     if args.termination_grace_seconds < 2:
         problems.append("termination_grace_seconds: expected at least 2")
-    reserved = {"GATEWAY_SOLUTION", "GATEWAY_APPLICATION", "GATEWAY_WEBHOOK_SECRETS", "GATEWAY_PUBLISHER_URL",
-                "GATEWAY_SPOOL_DIR", "GATEWAY_PORT", "GATEWAY_CATALOG", "GATEWAY_LEGACY_EVENTS",
-                "GATEWAY_SPOOL_MAX_BYTES", "GATEWAY_SHUTDOWN_GRACE_SECONDS"}
+    reserved = contract.GATEWAY_WRITTEN_BY_PROGRAM
     problems.extend(f"env[{key!r}]: set by the component itself" for key in (*args.env, *args.secret_env)
                     if key in reserved)
     return problems

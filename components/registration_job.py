@@ -32,6 +32,7 @@ import yaml
 from components import _naming
 from components import _pod_security as sec
 from components._options import child_options
+from kyma_connectors.core import contract
 from kyma_connectors.core.manifest import FILE_NAME, Manifest
 
 RESOURCE_TYPE: Final[str] = _naming.token("RegistrationJob")
@@ -39,15 +40,15 @@ RESOURCE_TYPE: Final[str] = _naming.token("RegistrationJob")
 Backend = Literal["application-cr", "application-registry"]
 BACKENDS: Final[tuple[str, ...]] = ("application-cr", "application-registry")
 
-SPECS_DIR: Final[str] = "/etc/registrar/specs"
+SPECS_DIR: Final[str] = contract.REGISTRAR_SPECS_MOUNT
 """Where the specs ConfigMap is mounted; the registrar reads it from ``REGISTRAR_SPECS_DIR``."""
 
-CREDENTIALS_DIR: Final[str] = "/etc/registrar/credentials"
+CREDENTIALS_DIR: Final[str] = contract.REGISTRAR_CREDENTIALS_MOUNT
 """application-registry only: each credential Secret is mounted at ``<dir>/<secretName>/``
 (``REGISTRAR_CREDENTIALS_DIR``), because the Kyma 1.x registry takes credential values inline. Mounted Secrets must
 live in the Job's namespace."""
 
-PERMANENT_EXIT_CODE: Final[int] = 2
+PERMANENT_EXIT_CODE: Final[int] = contract.EXIT_PERMANENT
 """The registrar's exit code for a permanent failure (bad spec, 4xx); the pod failure policy fails the Job at once
 instead of burning ``backoffLimit`` retries that cannot succeed. Other non-zero codes are transient and retried."""
 
@@ -183,14 +184,14 @@ def credential_secrets(args: RegistrationJobArgs) -> list[str]:
 def registrar_env(args: RegistrationJobArgs) -> list[k8s.core.v1.EnvVarArgs]:
     """The registrar's environment contract (issue 5): backend, application, specs directory, registry URL."""
     env = {
-        "REGISTRAR_BACKEND": args.backend,
-        "REGISTRAR_APPLICATION": args.application,
-        "REGISTRAR_SPECS_DIR": SPECS_DIR,
+        contract.REGISTRAR_BACKEND: args.backend,
+        contract.REGISTRAR_APPLICATION: args.application,
+        contract.REGISTRAR_SPECS_DIR: SPECS_DIR,
     }
     if args.registry_url:
-        env["REGISTRAR_REGISTRY_URL"] = args.registry_url
+        env[contract.REGISTRAR_REGISTRY_URL] = args.registry_url
     if credential_secrets(args):
-        env["REGISTRAR_CREDENTIALS_DIR"] = CREDENTIALS_DIR
+        env[contract.REGISTRAR_CREDENTIALS_DIR] = CREDENTIALS_DIR
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()]
 
 

@@ -6,6 +6,10 @@ secrets, signatures or payload excerpts: they are sent to webhook senders and wr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from kyma_connectors.core.problems import Problem, ProblemsMixin, report
+
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
@@ -15,12 +19,12 @@ class GatewayError(Exception):
     """Short machine-readable reason; also the ``reason`` label of the rejection metric."""
 
 
-class ConfigError(GatewayError, ValueError):
+class ConfigError(ProblemsMixin, GatewayError, ValueError):
     """The environment does not describe a runnable gateway; ``problems`` names every bad or missing variable."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid gateway configuration: " + "; ".join(problems))
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(report("the gateway's environment", self.problems))
 
 
 class DeliveryError(GatewayError, ValueError):

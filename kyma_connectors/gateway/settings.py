@@ -1,8 +1,9 @@
 """The gateway's configuration: environment variables, read once into a typed, frozen object.
 
-The variable names are a contract with the Pulumi ``EventGateway`` component and local tooling (docs/event-gateway.md
-has the table). Every problem is collected before failing, so one start names every missing or bad variable; secret
-values never appear in messages or in ``repr``.
+The variable names are a contract with the Pulumi ``EventGateway`` component (:mod:`kyma_connectors.core.contract`;
+docs/event-gateway.md has the table), read with the shared :class:`~kyma_connectors.core.env.EnvReader`. Every
+problem is collected before failing, so one start names every missing or bad variable; secret values never appear in
+messages or in ``repr``.
 """
 
 from __future__ import annotations
@@ -10,20 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
-from typing import Final, TypeVar
-from urllib.parse import urlsplit
+from typing import Final
 
+from kyma_connectors.core import contract
 from kyma_connectors.core.catalog import catalog_path
+from kyma_connectors.core.env import EnvReader
 from kyma_connectors.gateway.errors import ConfigError
 
-PREFIX: Final[str] = "GATEWAY_"
+PREFIX: Final[str] = contract.GATEWAY_PREFIX
 APPLICATION_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 """A Kubernetes object name, as the Kyma Application CR requires; it becomes the CloudEvents ``source``."""
-HEADER_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 TYPE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)+$")
-E = TypeVar("E", bound=Enum)
 
 
 class Solution(StrEnum):
@@ -97,9 +97,9 @@ class Settings:
     secrets: tuple[Secret, ...] = field(repr=False)
     """Accepted webhook secrets (several during a rotation)."""
     publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
-    spool_dir: Path = Path("/var/spool/event-gateway")
+    spool_dir: Path = Path(contract.GATEWAY_SPOOL_MOUNT)
     host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all interfaces; local runs set GATEWAY_HOST
-    port: int = 8080
+    port: int = contract.GATEWAY_HTTP_PORT
     catalog: Path | None = None
     """AsyncAPI document; ``None`` means the shipped ``specs/<solution>/asyncapi.yaml``."""
     legacy_events: bool = False
@@ -136,15 +136,15 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and validate every ``GATEWAY_*`` variable; raise :class:`ConfigError` naming each problem."""
-        reader = _Reader(environ)
+        reader = EnvReader(environ, contract.GATEWAY_PREFIX)
         solution = reader.enum("SOLUTION", Solution, None)
         application = reader.text("APPLICATION", None, APPLICATION_PATTERN, "a Kubernetes name ([a-z0-9.-])")
-        secrets = reader.secrets("WEBHOOK_SECRETS")
+        secrets = tuple(Secret(v) for v in reader.secret_list("WEBHOOK_SECRETS", "webhook secrets"))
         settings = cls(
             solution=solution or Solution.GENERIC,
             application=application or "",
             secrets=secrets,
-            publisher_url=reader.url("PUBLISHER_URL", cls.publisher_url),
+            publisher_url=reader.url("PUBLISHER_URL", cls.publisher_url) or cls.publisher_url,
             spool_dir=Path(reader.text("SPOOL_DIR", str(cls.spool_dir)) or "."),
             host=reader.text("HOST", cls.host) or cls.host,
             port=reader.integer("PORT", cls.port, 1, 65535),
@@ -157,11 +157,11 @@ class Settings:
             segment_bytes=reader.integer("SEGMENT_BYTES", cls.segment_bytes, 64 * 1024, 1 << 32),
             dedup_window=reader.integer("DEDUP_WINDOW", cls.dedup_window, 0, 10_000_000),
             publish_concurrency=reader.integer("PUBLISH_CONCURRENCY", cls.publish_concurrency, 1, 1024),
-            publish_timeout_seconds=reader.number("PUBLISH_TIMEOUT_SECONDS", cls.publish_timeout_seconds),
-            retry_initial_seconds=reader.number("RETRY_INITIAL_SECONDS", cls.retry_initial_seconds),
-            retry_max_seconds=reader.number("RETRY_MAX_SECONDS", cls.retry_max_seconds),
-            shutdown_grace_seconds=reader.number("SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
-            shutdown_drain_seconds=reader.number("SHUTDOWN_DRAIN_SECONDS", cls.shutdown_drain_seconds, zero=True),
+            publish_timeout_seconds=reader.seconds("PUBLISH_TIMEOUT_SECONDS", cls.publish_timeout_seconds),
+            retry_initial_seconds=reader.seconds("RETRY_INITIAL_SECONDS", cls.retry_initial_seconds),
+            retry_max_seconds=reader.seconds("RETRY_MAX_SECONDS", cls.retry_max_seconds),
+            shutdown_grace_seconds=reader.seconds("SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
+            shutdown_drain_seconds=reader.seconds("SHUTDOWN_DRAIN_SECONDS", cls.shutdown_drain_seconds, zero=True),
             log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             generic=GenericSettings(
                 auth=reader.enum("GENERIC_AUTH", GenericAuth, GenericAuth.HMAC) or GenericAuth.HMAC,
@@ -173,10 +173,10 @@ class Settings:
             ),
         )
         if settings.retry_max_seconds < settings.retry_initial_seconds:
-            reader.problems.append(f"{PREFIX}RETRY_MAX_SECONDS: must be >= {PREFIX}RETRY_INITIAL_SECONDS")
+            reader.problem("RETRY_MAX_SECONDS", f"must be >= {PREFIX}RETRY_INITIAL_SECONDS")
         basic = settings.generic.auth is GenericAuth.BASIC and solution is Solution.GENERIC
         if basic and any(":" not in s.reveal() for s in secrets):
-            reader.problems.append(f"{PREFIX}WEBHOOK_SECRETS: basic auth needs user:password entries")
+            reader.problem("WEBHOOK_SECRETS", "basic auth needs user:password entries")
         if reader.problems:
             raise ConfigError(reader.problems)
         return settings
@@ -184,115 +184,3 @@ class Settings:
 
 def _optional_path(value: str | None) -> Path | None:
     return Path(value) if value else None
-
-
-class _Reader:
-    """Reads typed values from the environment and collects every problem instead of stopping at the first."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self.problems: list[str] = []
-
-    def _raw(self, name: str) -> str | None:
-        value = self.environ.get(PREFIX + name)
-        return value.strip() if value is not None and value.strip() != "" else None
-
-    def _bad(self, name: str, expected: str, shown: str | None) -> None:
-        detail = f", got {shown!r}" if shown is not None else ""
-        self.problems.append(f"{PREFIX}{name}: expected {expected}{detail}")
-
-    def text(
-        self, name: str, default: str | None, pattern: re.Pattern[str] | None = None, expected: str = ""
-    ) -> str | None:
-        raw = self._raw(name)
-        if raw is None:
-            if default is None:
-                self.problems.append(f"{PREFIX}{name}: required, not set")
-            return default
-        if pattern is not None and not pattern.match(raw):
-            self._bad(name, expected, raw)
-            return default
-        return raw
-
-    def header(self, name: str, default: str) -> str:
-        return self.text(name, default, HEADER_PATTERN, "an HTTP header name") or default
-
-    def secrets(self, name: str) -> tuple[Secret, ...]:
-        raw = self.environ.get(PREFIX + name, "")
-        values = tuple(Secret(part.strip()) for part in raw.split(",") if part.strip())
-        if not values:
-            self.problems.append(f"{PREFIX}{name}: required, not set (comma-separated list of webhook secrets)")
-        return values
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self._bad(name, f"an integer in [{low}, {high}]", raw)
-            return default
-        if not low <= value <= high:
-            self._bad(name, f"an integer in [{low}, {high}]", raw)
-            return default
-        return value
-
-    def number(self, name: str, default: float, *, zero: bool = False) -> float:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not (value >= 0 if zero else value > 0) or value >= 86_400:
-            self._bad(name, f"a number of seconds in {'[' if zero else '('}0, 86400)", raw)
-            return default
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off"}:
-            return False
-        self._bad(name, "true or false", raw)
-        return default
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        if raw.lower() not in allowed:
-            self._bad(name, "one of " + ", ".join(allowed), raw)
-            return default
-        return raw.lower()
-
-    def enum(self, name: str, kind: type[E], default: E | None) -> E | None:
-        raw = self._raw(name)
-        if raw is None:
-            if default is None:
-                self.problems.append(f"{PREFIX}{name}: required, not set (one of {_values(kind)})")
-            return default
-        try:
-            return kind(raw.lower())
-        except ValueError:
-            self._bad(name, f"one of {_values(kind)}", raw)
-            return default
-
-    def url(self, name: str, default: str) -> str:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        parts = urlsplit(raw)
-        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
-            self._bad(name, "an http(s) base URL without query", None)  # may embed credentials: not echoed
-            return default
-        return raw.rstrip("/")
-
-
-def _values(kind: type[Enum]) -> str:
-    return " | ".join(str(member.value) for member in kind)

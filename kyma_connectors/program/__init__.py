@@ -6,7 +6,8 @@ Public API (explicit re-exports)::
     settings = load_settings()     # inside the Pulumi program; raises before any resource is registered
 """
 
-from kyma_connectors.program.errors import ConfigError, ConfigValidationError, Problem
+from kyma_connectors.core.problems import Problem
+from kyma_connectors.program.errors import ConfigError, ConfigValidationError
 from kyma_connectors.program.loader import NAMESPACE, load_settings, parse, read_raw, validate
 from kyma_connectors.program.settings import (
     ApiCredentials,

@@ -8,31 +8,21 @@ values (credentials and webhook secrets are described, not echoed).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pulumi
 
+from kyma_connectors.core.problems import Problem, ProblemsMixin, report
+
 
 class ConfigError(pulumi.RunError):
-    """Base of every stack-config error raised by :mod:`config`.
+    """Base of every stack-config error raised by :mod:`kyma_connectors.program`.
 
     A ``pulumi.RunError``: the engine prints its message as the failure reason, without a Python stack trace -- the
     trace would say nothing to someone fixing a config file.
     """
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with the config: where (``connectors[1].github.repositories[0]``) and what."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class ConfigValidationError(ConfigError, ValueError):
+class ConfigValidationError(ProblemsMixin, ConfigError, ValueError):
     """The stack config breaks the schema or a semantic rule; ``problems`` lists every one of them.
 
     Raised before any resource is registered, so an invalid config never produces a partial deployment.
@@ -41,11 +31,4 @@ class ConfigValidationError(ConfigError, ValueError):
     def __init__(self, problems: Sequence[Problem], namespace: str = "kyma-connectors") -> None:
         self.problems = tuple(problems)
         self.namespace = namespace
-        count = len(self.problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"{namespace} stack config has {count} problem{'s' if count != 1 else ''}:\n{lines}")
-
-    @property
-    def messages(self) -> list[str]:
-        """Every problem as ``path: message``, in report order."""
-        return [str(problem) for problem in self.problems]
+        super().__init__(report(f"{namespace} stack config", self.problems))

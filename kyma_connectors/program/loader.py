@@ -19,7 +19,8 @@ from typing import Any, Final
 
 from pulumi.runtime import config as runtime_config
 
-from kyma_connectors.program.errors import ConfigValidationError, Problem
+from kyma_connectors.core.problems import Problem
+from kyma_connectors.program.errors import ConfigValidationError
 from kyma_connectors.program.settings import SecretFn, StackSettings, build_settings
 from kyma_connectors.program.validate import schema, schema_problems, semantic_problems
 

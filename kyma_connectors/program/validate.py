@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from kyma_connectors.core.catalog import Catalog, CatalogError, load_catalog
-from kyma_connectors.program.errors import Problem
+from kyma_connectors.core.problems import Problem
 
 SCHEMA_PATH: Final[Path] = Path(__file__).with_name("schema.json")
 SECRET_KEYS: Final[frozenset[str]] = frozenset({"credentials", "webhookSecret", "previousWebhookSecret"})

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from kyma_connectors.core.manifest import FILE_NAME, Manifest, ManifestError, parse_manifest
+from kyma_connectors.core.problems import Problem
 from kyma_connectors.registrar.errors import SpecError
 from kyma_connectors.registrar.validation import asyncapi_problems, odata_problems, openapi_problems
 
@@ -43,12 +44,12 @@ def load_bundle(directory: Path, *, application: str) -> SpecBundle:
     try:
         manifest = parse_manifest(raw)
     except ManifestError as exc:
-        raise SpecError([f"{FILE_NAME}: {problem}" for problem in exc.problems]) from exc
+        raise SpecError([Problem(FILE_NAME, str(problem)) for problem in exc.problems]) from exc
     if manifest.application != application:
-        raise SpecError([f"{FILE_NAME}: application {manifest.application!r} does not match "
-                         f"REGISTRAR_APPLICATION {application!r}"])
+        raise SpecError([Problem(FILE_NAME, f"application {manifest.application!r} does not match "
+                                           f"REGISTRAR_APPLICATION {application!r}")])
 
-    problems: list[str] = []
+    problems: list[Problem] = []
     documents: dict[str, Any] = {}
     for service in manifest.services:
         wanted: list[tuple[str, str]] = []
@@ -79,7 +80,7 @@ def _load_document(directory: Path, name: str, kind: str) -> Any:
         document = _jsonable(_read_yaml(path, name))
         found = openapi_problems(document) if kind == "OpenAPI" else asyncapi_problems(document, path)
     if found:
-        raise SpecError([f"{name}: invalid {kind}: {problem}" for problem in found])
+        raise SpecError([Problem(name, f"invalid {kind}: {problem}") for problem in found])
     return document
 
 
@@ -91,7 +92,7 @@ def _jsonable(document: Any) -> Any:
 def _inside(directory: Path, name: str) -> Path:
     path = directory / name
     if Path(name).is_absolute() or not path.resolve().is_relative_to(directory.resolve()):
-        raise SpecError([f"{name}: spec file must be inside the specs directory"])
+        raise SpecError([Problem(name, "spec file must be inside the specs directory")])
     return path
 
 
@@ -99,9 +100,9 @@ def _read_text(path: Path, name: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise SpecError([f"{name}: file not found in {path.parent}"]) from exc
+        raise SpecError([Problem(name, f"file not found in {path.parent}")]) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([f"{name}: cannot read: {exc}"]) from exc
+        raise SpecError([Problem(name, f"cannot read: {exc}")]) from exc
 
 
 def _read_yaml(path: Path, name: str) -> Any:
@@ -111,4 +112,4 @@ def _read_yaml(path: Path, name: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpecError([f"{name}: not valid YAML/JSON{where}: {getattr(exc, 'problem', None) or exc}"]) from exc
+        raise SpecError([Problem(name, f"not valid YAML/JSON{where}: {getattr(exc, 'problem', None) or exc}")]) from exc

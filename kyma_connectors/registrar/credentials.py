@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kyma_connectors.core.problems import Problem
 from kyma_connectors.registrar.errors import SpecError
 
 
@@ -32,10 +33,10 @@ class MountedSecrets:
         try:
             return path.read_text(encoding="utf-8").strip()
         except FileNotFoundError as exc:
-            raise SpecError([f"credentials: key {key!r} of Secret {secret!r} is not mounted at {path}"]) from exc
+            raise SpecError.at("credentials", f"key {key!r} of Secret {secret!r} is not mounted at {path}") from exc
         except OSError as exc:
-            raise SpecError([f"credentials: cannot read key {key!r} of Secret {secret!r}: "
-                             f"{type(exc).__name__}"]) from exc
+            raise SpecError([Problem("credentials", f"cannot read key {key!r} of Secret {secret!r}: "
+                                                    f"{type(exc).__name__}")]) from exc
 
     def optional_json(self, secret: str, key: str) -> dict[str, Any] | None:
         """A JSON object value, or None when the key is not there (request parameters are optional per key)."""
@@ -44,7 +45,7 @@ class MountedSecrets:
         try:
             parsed = json.loads(self.value(secret, key))
         except ValueError as exc:
-            raise SpecError([f"credentials: key {key!r} of Secret {secret!r} is not JSON"]) from exc
+            raise SpecError([Problem("credentials", f"key {key!r} of Secret {secret!r} is not JSON")]) from exc
         if not isinstance(parsed, dict):
-            raise SpecError([f"credentials: key {key!r} of Secret {secret!r} must be a JSON object"])
+            raise SpecError([Problem("credentials", f"key {key!r} of Secret {secret!r} must be a JSON object")])
         return parsed

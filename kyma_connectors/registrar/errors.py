@@ -10,12 +10,16 @@ load-dependent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
-EXIT_OK: Final[int] = 0
-EXIT_PERMANENT: Final[int] = 2
+from kyma_connectors.core import contract
+from kyma_connectors.core.problems import Problem, ProblemsMixin
+
+EXIT_OK: Final[int] = contract.EXIT_OK
+EXIT_PERMANENT: Final[int] = contract.EXIT_PERMANENT
 """Bad manifest, bad spec, bad settings, a 4xx answer: retrying with the same input cannot succeed."""
-EXIT_TRANSIENT: Final[int] = 75
+EXIT_TRANSIENT: Final[int] = contract.EXIT_TRANSIENT
 """Connection refused, timeouts, 5xx or 429 after bounded backoff: a retry of the Job may succeed."""
 
 
@@ -30,16 +34,20 @@ class PermanentError(RegistrarError):
     """Retrying with the same input cannot help: fix the input or the cluster, then rerun."""
 
 
-class SettingsError(PermanentError):
-    """The environment does not describe a runnable job (missing or malformed ``REGISTRAR_*`` variable)."""
+class SettingsError(ProblemsMixin, PermanentError):
+    """The environment does not describe a runnable job; ``problems`` names each missing or malformed variable."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
-class SpecError(PermanentError):
+class SpecError(ProblemsMixin, PermanentError):
     """The manifest or a spec file it names is missing or invalid; the message names each file and problem."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 class ApiError(PermanentError):

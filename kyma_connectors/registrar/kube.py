@@ -45,11 +45,11 @@ def in_cluster(env: Mapping[str, str], account_dir: Path = SERVICE_ACCOUNT_DIR) 
     """The pod's service account, as every in-cluster client finds it."""
     host, port = env.get("KUBERNETES_SERVICE_HOST", ""), env.get("KUBERNETES_SERVICE_PORT", "443")
     if not host:
-        raise SettingsError("in-cluster credentials: KUBERNETES_SERVICE_HOST is not set")
+        raise SettingsError.at("in-cluster credentials", "KUBERNETES_SERVICE_HOST is not set")
     try:
         token = (account_dir / "token").read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SettingsError(f"in-cluster credentials: cannot read the service account token: {exc}") from exc
+        raise SettingsError.at("in-cluster credentials", f"cannot read the service account token: {exc}") from exc
     host = f"[{host}]" if ":" in host else host
     return KubeConnection(server=f"https://{host}:{port}", token=token, ca=account_dir / "ca.crt")
 
@@ -59,17 +59,17 @@ def from_kubeconfig(path: Path) -> KubeConnection:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"KUBECONFIG {path}: cannot read: {exc}") from exc
+        raise SettingsError.at(f"KUBECONFIG {path}", f"cannot read: {exc}") from exc
     if not isinstance(doc, dict):
-        raise SettingsError(f"KUBECONFIG {path}: not a kubeconfig document")
+        raise SettingsError.at(f"KUBECONFIG {path}", "not a kubeconfig document")
     try:
         context = _named(doc, "contexts", doc.get("current-context"))["context"]
         cluster = _named(doc, "clusters", context["cluster"])["cluster"]
         user = _named(doc, "users", context.get("user"))["user"] if context.get("user") else {}
     except (KeyError, TypeError) as exc:
-        raise SettingsError(f"KUBECONFIG {path}: incomplete current context ({exc})") from exc
+        raise SettingsError.at(f"KUBECONFIG {path}", f"incomplete current context ({exc})") from exc
     if "exec" in user or "auth-provider" in user:
-        raise SettingsError(f"KUBECONFIG {path}: exec and auth-provider users are not supported; "
+        raise SettingsError.at(f"KUBECONFIG {path}", "exec and auth-provider users are not supported; "
                             "use a token or a client certificate")
     base = path.parent
     token = user.get("token")
@@ -78,7 +78,7 @@ def from_kubeconfig(path: Path) -> KubeConnection:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise SettingsError(f"KUBECONFIG {path}: cannot read tokenFile: {exc}") from exc
+            raise SettingsError.at(f"KUBECONFIG {path}", f"cannot read tokenFile: {exc}") from exc
     cert = _material(user.get("client-certificate-data"), user.get("client-certificate"), base)
     key = _material(user.get("client-key-data"), user.get("client-key"), base)
     return KubeConnection(

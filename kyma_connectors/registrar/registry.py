@@ -29,6 +29,7 @@ from urllib.parse import quote
 import requests
 
 from kyma_connectors.core.manifest import Credentials, ServiceDefinition
+from kyma_connectors.core.problems import Problem
 from kyma_connectors.registrar.bundle import SpecBundle
 from kyma_connectors.registrar.credentials import MountedSecrets
 from kyma_connectors.registrar.errors import ApiError, RegistrarError, SpecError
@@ -158,16 +159,16 @@ class RegistryBackend:
                               "clientSecret": client_secret, **csrf}}
         if creds.type == "CertificateGen":
             return {"certificateGen": {"commonName": f"{self._application}-{service.name}"[:64], **csrf}}
-        raise SpecError([f"services {service.name!r}: credentials type {creds.type!r} is not supported by the "
-                         "Application Registry (Kyma 1.x knows Basic, OAuth and CertificateGen)"])
+        raise SpecError([Problem(f"services {service.name!r}", f"credentials type {creds.type!r} is not supported by "
+                                 "the Application Registry (Kyma 1.x knows Basic, OAuth and CertificateGen)")])
 
     def _request_parameters(self, secret: str) -> dict[str, Any]:
         found = {key: self._secrets.optional_json(secret, key) for key in ("headers", "queryParameters")}
         for key, value in found.items():
             if value is not None and not all(isinstance(v, list) and all(isinstance(i, str) for i in v)
                                              for v in value.values()):
-                raise SpecError([f"credentials: key {key!r} of Secret {secret!r} must map names to lists of "
-                                 'strings, e.g. {"X-Api-Key": ["..."]}'])
+                raise SpecError([Problem("credentials", f"key {key!r} of Secret {secret!r} must map names to lists "
+                                                 'of strings, e.g. {"X-Api-Key": ["..."]}')])
         return {key: value for key, value in found.items() if value is not None}
 
 

@@ -24,12 +24,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from kyma_connectors.core import contract
+from kyma_connectors.core.env import EnvReader
 from kyma_connectors.registrar.errors import SettingsError
 
-DEFAULT_CREDENTIALS_DIR: Final[Path] = Path("/etc/registrar/credentials")
+DEFAULT_CREDENTIALS_DIR: Final[Path] = Path(contract.REGISTRAR_CREDENTIALS_MOUNT)
 ENVIRONMENT: Final[frozenset[str]] = frozenset({
-    "REGISTRAR_BACKEND", "REGISTRAR_APPLICATION", "REGISTRAR_SPECS_DIR", "REGISTRAR_REGISTRY_URL",
-    "REGISTRAR_CREDENTIALS_DIR", "REGISTRAR_WAIT_SECONDS", "REGISTRAR_REQUEST_TIMEOUT", "KUBECONFIG",
+    contract.REGISTRAR_BACKEND, contract.REGISTRAR_APPLICATION, contract.REGISTRAR_SPECS_DIR,
+    contract.REGISTRAR_REGISTRY_URL, contract.REGISTRAR_CREDENTIALS_DIR, contract.REGISTRAR_WAIT_SECONDS,
+    contract.REGISTRAR_REQUEST_TIMEOUT, "KUBECONFIG",
 })
 """Every variable the registrar reads (besides the in-cluster ``KUBERNETES_SERVICE_*``)."""
 _APP_NAME: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -58,69 +61,36 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and check every variable; raises :class:`SettingsError` listing all problems."""
-        problems: list[str] = []
-        raw_backend = env.get("REGISTRAR_BACKEND", Backend.APPLICATION_CR.value)
-        try:
-            backend = Backend(raw_backend)
-        except ValueError:
-            known = ", ".join(b.value for b in Backend)
-            problems.append(f"REGISTRAR_BACKEND: {raw_backend!r} is not one of {known}")
-            backend = Backend.APPLICATION_CR
-
-        application = env.get("REGISTRAR_APPLICATION", "")
-        if not application:
-            problems.append("REGISTRAR_APPLICATION: required (the Kyma Application name)")
-        elif not _APP_NAME.match(application) or len(application) > 253:
-            problems.append(f"REGISTRAR_APPLICATION: {application!r} is not a valid Application name "
-                            "(lowercase alphanumerics, '-' and '.')")
-
-        specs_dir = Path(env.get("REGISTRAR_SPECS_DIR", ""))
-        if not env.get("REGISTRAR_SPECS_DIR"):
-            problems.append("REGISTRAR_SPECS_DIR: required (the directory holding registration.yaml)")
-        elif not specs_dir.is_dir():
-            problems.append(f"REGISTRAR_SPECS_DIR: {specs_dir} is not a directory")
-
-        registry_url = env.get("REGISTRAR_REGISTRY_URL") or None
-        if backend is Backend.APPLICATION_REGISTRY:
-            if not registry_url:
-                problems.append("REGISTRAR_REGISTRY_URL: required for the application-registry backend "
-                                "(e.g. http://application-registry-external-api.kyma-integration:8081)")
-            elif not registry_url.startswith(("http://", "https://")):
-                problems.append(f"REGISTRAR_REGISTRY_URL: {registry_url!r} is not an http(s) URL")
-
+        reader = EnvReader(env)
+        backend = reader.enum(contract.REGISTRAR_BACKEND, Backend, Backend.APPLICATION_CR) or Backend.APPLICATION_CR
+        application = reader.text(contract.REGISTRAR_APPLICATION, None, _APP_NAME,
+                                  "the Kyma Application name: lowercase alphanumerics, '-' and '.'") or ""
+        if len(application) > 253:
+            reader.problem(contract.REGISTRAR_APPLICATION, "longer than 253 characters")
+        specs_dir = reader.directory(contract.REGISTRAR_SPECS_DIR, None, must_exist=True) or Path()
+        registry_url = reader.url(contract.REGISTRAR_REGISTRY_URL, "")
+        if backend is Backend.APPLICATION_REGISTRY and not registry_url and reader.raw(
+                contract.REGISTRAR_REGISTRY_URL) is None:
+            reader.problem(contract.REGISTRAR_REGISTRY_URL, "required for the application-registry backend "
+                           "(e.g. http://application-registry-external-api.kyma-integration:8081)")
         kubeconfig = Path(env["KUBECONFIG"]) if env.get("KUBECONFIG") else None
         if backend is Backend.APPLICATION_CR:
             if kubeconfig is not None and not kubeconfig.is_file():
-                problems.append(f"KUBECONFIG: {kubeconfig} is not a file")
+                reader.problem("KUBECONFIG", f"{kubeconfig} is not a file")
             if kubeconfig is None and not env.get("KUBERNETES_SERVICE_HOST"):
-                problems.append("KUBECONFIG: not set and not running in a cluster (no KUBERNETES_SERVICE_HOST)")
-
-        wait_seconds = _positive(env, "REGISTRAR_WAIT_SECONDS", 60.0, problems)
-        request_timeout = _positive(env, "REGISTRAR_REQUEST_TIMEOUT", 10.0, problems)
-        if problems:
-            raise SettingsError("; ".join(problems))
+                reader.problem("KUBECONFIG", "not set and not running in a cluster (no KUBERNETES_SERVICE_HOST)")
+        wait_seconds = reader.seconds(contract.REGISTRAR_WAIT_SECONDS, 60.0)
+        request_timeout = reader.seconds(contract.REGISTRAR_REQUEST_TIMEOUT, 10.0)
+        credentials_dir = reader.directory(contract.REGISTRAR_CREDENTIALS_DIR, DEFAULT_CREDENTIALS_DIR)
+        if reader.problems:
+            raise SettingsError(reader.problems)
         return cls(
             backend=backend,
             application=application,
             specs_dir=specs_dir,
-            registry_url=registry_url.rstrip("/") if registry_url else None,
-            credentials_dir=Path(env.get("REGISTRAR_CREDENTIALS_DIR") or DEFAULT_CREDENTIALS_DIR),
+            registry_url=registry_url or None,
+            credentials_dir=credentials_dir or DEFAULT_CREDENTIALS_DIR,
             kubeconfig=kubeconfig,
             wait_seconds=wait_seconds,
             request_timeout=request_timeout,
         )
-
-
-def _positive(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{name}: {raw!r} is not a number")
-        return default
-    if value <= 0:
-        problems.append(f"{name}: must be positive, got {raw}")
-        return default
-    return value

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from devtools.doubles.registry import RegistryDouble
+from kyma_connectors.core.problems import Problem
 from kyma_connectors.registrar.bundle import load_bundle
 from kyma_connectors.registrar.errors import EXIT_PERMANENT, SpecError
 from tests.kyma_connectors.registrar.conftest import (
@@ -162,8 +163,9 @@ def test_valid_bundle_parses_documents_as_json_values(specs_dir: SpecsDir) -> No
 
 
 def test_spec_error_lists_problems() -> None:
-    error = SpecError(["a.yaml: x", "b.yaml: y"])
-    assert error.problems == ["a.yaml: x", "b.yaml: y"]
+    error = SpecError([Problem("a.yaml", "x"), Problem("b.yaml", "y")])
+    assert error.problems == (Problem("a.yaml", "x"), Problem("b.yaml", "y"))
+    assert error.messages == ["a.yaml: x", "b.yaml: y"]
     assert str(error) == "a.yaml: x; b.yaml: y"
 
 

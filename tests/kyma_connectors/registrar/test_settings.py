@@ -43,10 +43,13 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
 
+    assert [problem.path for problem in caught.value.problems] == [
+        "REGISTRAR_BACKEND", "REGISTRAR_APPLICATION", "REGISTRAR_SPECS_DIR", "KUBECONFIG", "REGISTRAR_WAIT_SECONDS"]
     message = str(caught.value)
-    for fragment in ("REGISTRAR_BACKEND: 'compass' is not one of application-cr, application-registry",
-                     "REGISTRAR_APPLICATION: 'Not_Valid' is not a valid Application name",
-                     "REGISTRAR_SPECS_DIR:", "is not a directory", "REGISTRAR_WAIT_SECONDS: must be positive"):
+    for fragment in ("REGISTRAR_BACKEND: expected one of application-cr | application-registry, got 'compass'",
+                     "REGISTRAR_APPLICATION: expected the Kyma Application name", "'Not_Valid'",
+                     f"REGISTRAR_SPECS_DIR: {tmp_path / 'missing'} is not a directory",
+                     "REGISTRAR_WAIT_SECONDS: expected a number of seconds in (0, 86400), got '-1'"):
         assert fragment in message
 
 

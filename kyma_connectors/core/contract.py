@@ -1,0 +1,58 @@
+"""What the Pulumi program and the services it deploys must agree on: variable names, mount paths, ports, exit codes.
+
+Why one module: the program writes a pod's environment and volumes (``components/``), the service reads them
+(``kyma_connectors.gateway.settings``, ``kyma_connectors.registrar.settings``). Both sides import these names, so a
+rename is one edit and a typo is an import error instead of a pod that starts with a default nobody chose.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- the event gateway ------------------------------------------------------------------------------------------
+GATEWAY_PREFIX: Final[str] = "GATEWAY_"
+"""Every gateway variable starts with it; the component refuses user-supplied ``env`` that collides with ours."""
+GATEWAY_SOLUTION: Final[str] = "GATEWAY_SOLUTION"
+GATEWAY_APPLICATION: Final[str] = "GATEWAY_APPLICATION"
+GATEWAY_WEBHOOK_SECRETS: Final[str] = "GATEWAY_WEBHOOK_SECRETS"
+"""Comma-separated accepted webhook secrets (two during a rotation); from a Secret, never a literal."""
+GATEWAY_PUBLISHER_URL: Final[str] = "GATEWAY_PUBLISHER_URL"
+GATEWAY_SPOOL_DIR: Final[str] = "GATEWAY_SPOOL_DIR"
+GATEWAY_SPOOL_MAX_BYTES: Final[str] = "GATEWAY_SPOOL_MAX_BYTES"
+GATEWAY_PORT: Final[str] = "GATEWAY_PORT"
+GATEWAY_CATALOG: Final[str] = "GATEWAY_CATALOG"
+GATEWAY_LEGACY_EVENTS: Final[str] = "GATEWAY_LEGACY_EVENTS"
+GATEWAY_SHUTDOWN_GRACE_SECONDS: Final[str] = "GATEWAY_SHUTDOWN_GRACE_SECONDS"
+GATEWAY_WRITTEN_BY_PROGRAM: Final[frozenset[str]] = frozenset({
+    GATEWAY_SOLUTION, GATEWAY_APPLICATION, GATEWAY_WEBHOOK_SECRETS, GATEWAY_PUBLISHER_URL, GATEWAY_SPOOL_DIR,
+    GATEWAY_SPOOL_MAX_BYTES, GATEWAY_PORT, GATEWAY_CATALOG, GATEWAY_LEGACY_EVENTS, GATEWAY_SHUTDOWN_GRACE_SECONDS,
+})
+"""The variables the EventGateway component sets itself (a user's ``env`` may not override them)."""
+
+GATEWAY_SPOOL_MOUNT: Final[str] = "/var/spool/event-gateway"
+"""The spool volume (the image's only writable path)."""
+GATEWAY_CATALOG_MOUNT: Final[str] = "/etc/event-gateway/catalog"
+"""Where a custom AsyncAPI catalog ConfigMap is mounted."""
+GATEWAY_HTTP_PORT: Final[int] = 8080
+"""Webhooks, probes and metrics."""
+
+# --- the registrar (the registration Job) -----------------------------------------------------------------------
+REGISTRAR_PREFIX: Final[str] = "REGISTRAR_"
+REGISTRAR_BACKEND: Final[str] = "REGISTRAR_BACKEND"
+REGISTRAR_APPLICATION: Final[str] = "REGISTRAR_APPLICATION"
+REGISTRAR_SPECS_DIR: Final[str] = "REGISTRAR_SPECS_DIR"
+REGISTRAR_REGISTRY_URL: Final[str] = "REGISTRAR_REGISTRY_URL"
+REGISTRAR_CREDENTIALS_DIR: Final[str] = "REGISTRAR_CREDENTIALS_DIR"
+REGISTRAR_WAIT_SECONDS: Final[str] = "REGISTRAR_WAIT_SECONDS"
+REGISTRAR_REQUEST_TIMEOUT: Final[str] = "REGISTRAR_REQUEST_TIMEOUT"
+
+REGISTRAR_SPECS_MOUNT: Final[str] = "/etc/registrar/specs"
+"""The specs ConfigMap: ``registration.yaml`` and the spec files it names."""
+REGISTRAR_CREDENTIALS_MOUNT: Final[str] = "/etc/registrar/credentials"
+"""Kyma 1.x only: credential Secrets, one directory per Secret name."""
+
+EXIT_OK: Final[int] = 0
+EXIT_PERMANENT: Final[int] = 2
+"""Bad manifest, spec or settings, or a 4xx: the Job's podFailurePolicy fails the Job at once (no retry helps)."""
+EXIT_TRANSIENT: Final[int] = 75
+"""sysexits.h ``EX_TEMPFAIL``: the API was away or overloaded; the Job's backoffLimit retries."""
