@@ -2,8 +2,9 @@
 
 A Pulumi *dynamic* resource, so ``pulumi preview`` shows hook changes, ``refresh`` sees hooks edited or deleted by
 hand, ``up`` repairs them and ``destroy`` removes them. The provider class here is deliberately thin: Pulumi pickles
-it with dill into state (``__provider``), and a class that only delegates to the importable :mod:`webhooks` package
-pickles by reference -- small, deterministic, and loadable by a fresh interpreter in the provider host.
+it with dill into state (``__provider``), and a class that only delegates to the importable
+:mod:`kyma_connectors.hooks` package pickles by reference -- small, deterministic, and loadable by a fresh
+interpreter in the provider host.
 
 Secrets: ``secret``, ``token`` and ``private_key`` are wrapped in ``Output.secret`` here whatever the caller passed,
 and listed in ``additional_secret_outputs``; the engine keeps them encrypted in state. The provider never logs, and

@@ -166,9 +166,9 @@ def up(settings: DemoSettings) -> None:
     stack = driver.select(STACK, REPO, env=_stack_env(kubeconfig))
     connector = _demo_connector(stack)
     token = connector["credentials"]["token"]
-    _start(settings, "github", "doubles.github", ["--port", str(settings.github_port), "--token", token],
+    _start(settings, "github", "devtools.doubles.github", ["--port", str(settings.github_port), "--token", token],
            health=f"http://127.0.0.1:{settings.github_port}/_admin/hooks")
-    _start(settings, "publisher", "doubles.publisher", ["--port", str(settings.publisher_port)],
+    _start(settings, "publisher", "devtools.doubles.publisher", ["--port", str(settings.publisher_port)],
            health=f"http://127.0.0.1:{settings.publisher_port}/events")
 
     progress.step(f"pulumi up --stack {STACK} (real CLI and engine, inline program)")
@@ -194,8 +194,8 @@ def up(settings: DemoSettings) -> None:
     if "GATEWAY_CATALOG" in env and not Path(env["GATEWAY_CATALOG"]).exists():
         del env["GATEWAY_CATALOG"]  # an in-pod path; locally the default (specs/) is the same document
     Progress.say("env: " + ", ".join(sorted(k if "SECRET" not in k else f"{k}=<from Secret>" for k in env)))
-    procs.stop(settings.run_dir, "gateway", "event_gateway", Progress.say)  # the stack may have changed its env
-    _start(settings, "gateway", "event_gateway", [], env=env,
+    procs.stop(settings.run_dir, "gateway", "kyma_connectors.gateway", Progress.say)  # env may change
+    _start(settings, "gateway", "kyma_connectors.gateway", [], env=env,
            health=f"http://127.0.0.1:{settings.gateway_port}/healthz")
 
     progress.step("a signed GitHub delivery (push) to the gateway's /webhook")
@@ -252,7 +252,7 @@ def _shorten(value: Any, keep: int = 5) -> Any:
 def down(settings: DemoSettings) -> None:
     say: Callable[[str], None] = Progress.say
     print("[demo] stopping", flush=True)
-    for name, marker in (("gateway", "event_gateway"), ("publisher", "doubles.publisher")):
+    for name, marker in (("gateway", "kyma_connectors.gateway"), ("publisher", "devtools.doubles.publisher")):
         procs.stop(settings.run_dir, name, marker, say)
     plane = cp.Settings.from_env()
     if cp.status(plane).healthy:
@@ -262,7 +262,7 @@ def down(settings: DemoSettings) -> None:
             say(f"pulumi destroy: {sum(len(v) for v in log.by_op().values())} resources deleted")
         except driver.StackError as exc:
             say(f"pulumi destroy failed (state kept; run `make demo` then `make demo-down` again): {exc}")
-    procs.stop(settings.run_dir, "github", "doubles.github", say)
+    procs.stop(settings.run_dir, "github", "devtools.doubles.github", say)
     cp.down(plane, log=say)
     print("[demo] down", flush=True)
 

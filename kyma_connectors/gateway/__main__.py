@@ -1,4 +1,4 @@
-"""``python -m event_gateway``: run the gateway with configuration from ``GATEWAY_*`` environment variables."""
+"""``python -m kyma_connectors.gateway``: run the gateway, configured by ``GATEWAY_*`` environment variables."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The registration job: registers a solution's APIs and event catalog with Kyma, idempotently.
 
-Run as ``python -m registrar``.
+Run as ``python -m kyma_connectors.registrar``.
 
 Runs once per change as a Kubernetes Job. It reads the registration manifest and the spec files from a mounted
 ConfigMap (:mod:`registrar.bundle`), validates every document before touching anything, and brings the target in line

@@ -1,4 +1,5 @@
-"""``python -m registrar``: one registration run; the exit code tells the Job whether to retry (registrar.errors)."""
+"""``python -m kyma_connectors.registrar``: one registration run; the exit code tells the Job whether to retry
+(:mod:`kyma_connectors.registrar.errors`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real processes for the gateway tests: the loopback publisher double and ``python -m event_gateway``.
+"""Real processes for the gateway tests: the loopback publisher double and ``python -m kyma_connectors.gateway``.
 
 Each helper starts a subprocess on a free loopback port, waits until it answers, and stops it by its own pid.
 Tests talk to them over real HTTP (``requests``), so they exercise exactly what a pod would run.
@@ -131,7 +131,7 @@ class PublisherDouble(Process):
 
 
 class Gateway(Process):
-    """``python -m event_gateway`` with ``GATEWAY_*`` settings; the spool directory survives restarts."""
+    """``python -m kyma_connectors.gateway`` with ``GATEWAY_*`` settings; the spool directory survives restarts."""
 
     def __init__(self, workdir: Path, publisher_url: str, settings: Mapping[str, str], **popen: Any) -> None:
         self.port = free_port()

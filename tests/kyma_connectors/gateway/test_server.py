@@ -1,4 +1,5 @@
-"""``python -m event_gateway`` at start: a bad environment or catalog exits 2 naming every problem, no secret shown."""
+"""``python -m kyma_connectors.gateway`` at start: a bad environment or catalog exits 2 naming every problem,
+no secret shown."""
 
 from __future__ import annotations
 

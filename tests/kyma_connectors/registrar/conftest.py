@@ -149,7 +149,7 @@ def registry_env(specs: SpecsDir, registry: RegistryDouble, credentials: Path | 
 
 @dataclass(frozen=True)
 class Result:
-    """One in-process ``python -m registrar`` run: exit code, parsed JSON log lines, stderr text."""
+    """One in-process ``python -m kyma_connectors.registrar`` run: exit code, parsed JSON log lines, stderr text."""
 
     code: int
     lines: list[dict[str, Any]]
