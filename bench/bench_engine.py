@@ -1,6 +1,6 @@
 """Benchmark of the real Pulumi engine on the local control plane: preview and up wall time for 1 and 10 connectors.
 
-Not a test: it prints figures (README "Toolchain, e2e and demo" section records them with this command)::
+Not a test: it prints figures (bench/README.md records them with this command)::
 
     source devtools/cluster/env.sh && .venv/bin/python bench/bench_engine.py [--sizes 1 10] [--repeat 3]
 

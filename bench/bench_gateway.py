@@ -1,6 +1,6 @@
 """Benchmark of the event gateway: throughput, latency, CPU and RSS for 2 KB signed GitHub deliveries, spool on.
 
-Not a test: it prints figures (README "Event gateway" section records them with this command)::
+Not a test: it prints figures (bench/README.md records them with this command)::
 
     .venv/bin/python bench/bench_gateway.py [--seconds 10] [--connections 64] [--rate 1000]
 

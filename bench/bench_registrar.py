@@ -1,10 +1,10 @@
 """Benchmark of the registration job: 100 services, first run vs. rerun, for both backends.
 
-Not a test: it prints figures (docs/registrar.md records them with this command)::
+Not a test: it prints figures (bench/README.md records them with this command)::
 
     .venv/bin/python bench/bench_registrar.py [--services 100] [--backend both|application-registry|application-cr]
 
-Each run is the real ``registrar.run.run`` in-process, with the environment a Job would have. The input is 100
+Each run is the real ``kyma_connectors.registrar.run.run`` in-process, with the environment of a Job. The input is 100
 services -- half APIs with the same OpenAPI document (a quarter of all with Basic credentials from mounted
 Secrets), half event services with the shipped GitHub AsyncAPI catalog -- so validation, fingerprinting and the
 backend's diffing all scale with the count. Three runs per backend: the first registration, a rerun with the same

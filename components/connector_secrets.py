@@ -17,7 +17,7 @@ state, stable across runs. Rotation must not drop a delivery (GitHub never retri
   pulumi-kubernetes to replace the Secret delete-first -- and the engine to replace the Deployment delete-first with
   it, taking the receiver down;
 - ``previous_webhook_secret`` keeps the old value accepted next to the new one while the solution's hook switches
-  over (two-phase rotation, documented in the README).
+  over (two-phase rotation, documented in docs/configuration.md).
 
 Every value goes into ``string_data`` as a secret Output -- the Kubernetes provider keeps ``data``/``stringData``
 secret in state -- and never into a name, a label or a log line.

@@ -88,7 +88,7 @@ class SpoolVolume:
 
 @dataclass(frozen=True, kw_only=True)
 class EventGatewayArgs:
-    """Inputs of :class:`EventGateway`. The environment it sets is the gateway's contract (issue 3)."""
+    """Inputs of :class:`EventGateway`. The environment it sets is the gateway's contract (docs/event-gateway.md)."""
 
     application: str
     """Kyma Application name: the CloudEvents ``source`` (``GATEWAY_APPLICATION``)."""

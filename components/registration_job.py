@@ -182,7 +182,7 @@ def credential_secrets(args: RegistrationJobArgs) -> list[str]:
 
 
 def registrar_env(args: RegistrationJobArgs) -> list[k8s.core.v1.EnvVarArgs]:
-    """The registrar's environment contract (issue 5): backend, application, specs directory, registry URL."""
+    """The registrar's environment contract (docs/registrar.md): backend, application, specs directory, registry URL."""
     env = {
         contract.REGISTRAR_BACKEND: args.backend,
         contract.REGISTRAR_APPLICATION: args.application,

@@ -1,4 +1,4 @@
-"""The kyma-connectors policy pack: ``pulumi preview --policy-pack policy`` (see README, "Policy pack").
+"""The kyma-connectors policy pack: ``pulumi preview --policy-pack kyma_connectors/policy`` (docs/program.md).
 
 Every rule is MANDATORY: a violation fails the preview or update. The rules themselves are pure functions in
 ``rules.py``; this entry point only adapts them to the policy SDK, which starts serving as soon as the pack is built.

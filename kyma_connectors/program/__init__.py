@@ -1,4 +1,4 @@
-"""Stack configuration of kyma-connectors: JSON Schema, validation, typed settings (see the README's reference).
+"""Stack configuration of kyma-connectors: JSON Schema, validation, typed settings (reference: docs/configuration.md).
 
 Public API (explicit re-exports)::
 

@@ -1,8 +1,8 @@
 """Typed stack settings: the validated config as frozen values, with every default applied in one place.
 
 Why typed settings between config and components: components receive exactly what they need, with no ``dict.get``
-guessing; defaults (images, publisher URLs, API URLs, display names) are decided here once and documented in the
-README's config reference. Secret fields are ``pulumi.Output[...]`` marked secret from the moment they are read, so
+guessing; defaults (images, publisher URLs, API URLs, display names) are decided here once and documented in
+docs/configuration.md. Secret fields are ``pulumi.Output[...]`` marked secret from the moment they are read, so
 no component can accidentally put them into plain state.
 """
 

@@ -87,7 +87,7 @@ class GitHubDoubleProcess:
 @pytest.fixture(scope="session")
 def github_double() -> Iterator[GitHubDoubleProcess]:
     if not (REPO / "devtools" / "doubles" / "github" / "__main__.py").exists():
-        pytest.skip("the GitHub double (devtools/doubles/github, issue 4) is not in the repo yet")
+        pytest.skip("the GitHub double (devtools/doubles/github) is not in the repo yet")
     proc = subprocess.Popen([sys.executable, "-m", "devtools.doubles.github", "--port", "0", "--token", GITHUB_TOKEN],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None

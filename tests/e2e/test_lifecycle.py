@@ -34,7 +34,7 @@ REPOSITORY = "octo-org/e2e"
 EVENTS = ["push", "issues"]
 SECRET_1, SECRET_2 = "e2e-webhook-secret-one", "e2e-webhook-secret-two"
 WEBHOOK_TYPE = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
-# What the program must create for one GitHub connector on the modular Kyma contract (issue 2's design card).
+# What the program must create for one GitHub connector on the modular Kyma contract (docs/program.md).
 EXPECTED_KINDS = {
     "kubernetes:core/v1:Namespace",
     "kubernetes:applicationconnector.kyma-project.io/v1alpha1:Application",

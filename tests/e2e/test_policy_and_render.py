@@ -33,7 +33,7 @@ RENDER_NAMESPACE = "kc-render"
 def policy_dir() -> Path:
     path = REPO / "kyma_connectors" / "policy"
     if not (path / "PulumiPolicy.yaml").exists():
-        pytest.skip("the policy pack (kyma_connectors/policy/, issue 2) is not in the repo yet")
+        pytest.skip("the policy pack (kyma_connectors/policy/) is not in the repo yet")
     return path
 
 

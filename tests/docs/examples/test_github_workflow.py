@@ -29,7 +29,7 @@ def test_pull_requests_preview_with_the_policy_pack() -> None:
     step = _pulumi_step(jobs["preview"])
     assert jobs["preview"]["if"] == "github.event_name == 'pull_request'"
     assert step["with"]["command"] == "preview"
-    assert step["with"]["policyPacks"] == "policy"
+    assert step["with"]["policyPacks"] == "kyma_connectors/policy"
     assert step["with"]["comment-on-pr"] is True
 
 
