@@ -37,9 +37,12 @@ def _manifest() -> Manifest:
                 api=ApiDefinition(
                     target_url="https://api.github.com",
                     spec="openapi.yaml",
-                    credentials=Credentials(type="OAuth", secret_name="github-acme-api",
-                                            authentication_url="https://auth.example/token",
-                                            csrf_token_url="https://api.example/csrf"),
+                    credentials=Credentials(
+                        type="OAuth",
+                        secret_name="github-acme-api",
+                        authentication_url="https://auth.example/token",
+                        csrf_token_url="https://api.example/csrf",
+                    ),
                     request_parameters_secret_name="github-acme-params",
                 ),
             ),
