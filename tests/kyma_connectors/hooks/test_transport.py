@@ -8,10 +8,14 @@ from typing import Any
 import pytest
 
 from devtools.doubles.github import GitHubDouble
+from devtools.doubles.qualtrics import QualtricsDouble
 from kyma_connectors.hooks.errors import RateLimitedError, ServerError, TransportError, WebhookError
+from kyma_connectors.hooks.github import GitHubHooks
 from kyma_connectors.hooks.github_auth import github_headers
+from kyma_connectors.hooks.qualtrics import QualtricsSubscriptions
 from kyma_connectors.hooks.transport import RetryPolicy, Transport
-from tests.kyma_connectors.hooks.helpers import TOKEN, FakeClock, admin
+from tests.kyma_connectors.core.loopback import Answer, LossyProxy, scripted
+from tests.kyma_connectors.hooks.helpers import TOKEN, FakeClock, admin, github_spec, qualtrics_spec
 
 pytestmark = pytest.mark.timeout(30)
 RATE_LIMITED = {"message": "API rate limit exceeded for user ID 1.", "documentation_url": "x", "status": "403"}
@@ -120,4 +124,63 @@ def test_spent_hourly_budget_fails_fast_with_the_reset(clock: FakeClock) -> None
         assert client.request("GET", "/repos/octo/hello/hooks").status_code == 200
         with pytest.raises(RateLimitedError, match="rate limited"):
             client.request("GET", "/repos/octo/hello/hooks")
+    assert clock.slept == []
+
+
+def posts(double: GitHubDouble | QualtricsDouble) -> list[int]:
+    world = double.world if isinstance(double, GitHubDouble) else double.brand
+    return [r["status"] for r in world.requests if r["method"] == "POST"]
+
+
+def test_a_hook_create_is_not_repeated_after_a_5xx(github: GitHubDouble, clock: FakeClock) -> None:
+    """A POST whose fate is unknown is sent once: repeating it could create a second hook."""
+    admin(github.url, "POST", "faults", {"status": 502, "method": "POST", "body": {"message": "Server Error"}})
+    hooks = GitHubHooks.for_spec(github_spec(github.url, "https://gw.example/hook"), clock=clock)
+    with pytest.raises(ServerError, match="HTTP 502 after 1 attempt; not repeated") as info:
+        hooks.create(github_spec(github.url, "https://gw.example/hook"))
+    assert info.value.status == 502
+    assert posts(github) == [502]
+    assert clock.slept == []
+
+
+def test_a_lost_subscribe_answer_leaves_one_qualtrics_subscription(
+    qualtrics: QualtricsDouble, clock: FakeClock
+) -> None:
+    """Qualtrics created the subscription and a 502 came back from in between: no second subscribe follows."""
+    with LossyProxy(qualtrics.url.removesuffix("/API/v3")) as proxy:
+        proxy.lose = 1
+        spec = qualtrics_spec(proxy.url + "/API/v3", "https://gw.example/q")
+        with pytest.raises(ServerError, match="not repeated"):
+            QualtricsSubscriptions.for_spec(spec, clock=clock).create("surveyengine.completedResponse", spec.url, "k")
+    assert posts(qualtrics) == [200]
+    assert len(qualtrics.brand.subscriptions) == 1
+
+
+def test_a_subscribe_is_repeated_after_throttling(qualtrics: QualtricsDouble, clock: FakeClock) -> None:
+    """A 429 says nothing was done: the POST is sent again after the wait, and one subscription results."""
+    admin(qualtrics.url.removesuffix("/API/v3"), "POST", "faults", {"status": 429, "headers": {"Retry-After": "4"}})
+    spec = qualtrics_spec(qualtrics.url, "https://gw.example/q")
+    QualtricsSubscriptions.for_spec(spec, clock=clock).create("surveyengine.completedResponse", spec.url, "k")
+    assert posts(qualtrics) == [429, 200]
+    assert clock.slept == [4.0]
+
+
+def test_a_hook_patch_with_the_whole_state_is_repeated_after_a_5xx(github: GitHubDouble, clock: FakeClock) -> None:
+    """The PATCH carries the hook's whole desired state, so the transport declares it idempotent."""
+    spec = github_spec(github.url, "https://gw.example/hook")
+    hooks = GitHubHooks.for_spec(spec, clock=clock)
+    hook_id = str(hooks.create(spec)["id"])
+    admin(github.url, "POST", "faults", {"status": 500, "method": "PATCH", "body": {"message": "Server Error"}})
+    assert hooks.update(hook_id, spec) is not None
+    assert [r["status"] for r in github.world.requests if r["method"] == "PATCH"] == [500, 200]
+    assert len(clock.slept) == 1
+
+
+def test_a_5xx_that_is_never_retried_is_still_a_server_error(clock: FakeClock) -> None:
+    """501 is final (the core does not retry it), and still reaches the caller as this package's ServerError."""
+    with scripted(Answer(501)) as server:
+        with pytest.raises(ServerError, match="HTTP 501") as info:
+            transport(server.url, clock).request("GET", "/repos/octo/hello/hooks")
+        assert len(server.seen) == 1
+    assert info.value.status == 501
     assert clock.slept == []
