@@ -8,6 +8,7 @@ import requests
 from devtools.doubles.registry import RegistryDouble
 from kyma_connectors.registrar.errors import ApiError, TransientError
 from kyma_connectors.registrar.transport import HttpClient, RetryPolicy
+from tests.kyma_connectors.core.loopback import Answer, scripted
 
 pytestmark = pytest.mark.timeout(30)
 HEALTH = "/github-acme/v1/health"
@@ -111,3 +112,34 @@ def test_a_post_to_a_closed_port_is_repeated_because_nothing_was_sent() -> None:
     with pytest.raises(TransientError, match=r"cannot connect \(ConnectionRefusedError"):
         client.request("POST", "/x", json={})
     assert client.requests_sent >= 2
+
+
+def test_a_server_side_apply_is_repeated_after_a_502() -> None:
+    """The only PATCH the registrar sends is a server-side apply of the whole desired state: the client declares it
+    idempotent, so a lost answer is retried in the run instead of failing the Job."""
+    with scripted(Answer(502)) as server:
+        client, slept = _client(server.url)
+        response = client.request("PATCH", "/apis/x/applications/a", data=b"{}",
+                                  headers={"Content-Type": "application/apply-patch+yaml"})
+        assert response.status_code == 200
+        assert server.methods() == ["PATCH", "PATCH"]
+        assert server.seen[-1].headers["Content-Type"] == "application/apply-patch+yaml"
+    assert slept == [0.01]
+    assert (client.requests_sent, client.writes_sent) == (2, 2)
+
+
+def test_a_post_whose_answer_times_out_is_not_repeated() -> None:
+    with scripted(Answer(delay=0.6)) as server:
+        slept: list[float] = []
+        client = HttpClient(server.url, requests.Session(), timeout=0.2, policy=RetryPolicy(budget=2.0),
+                            target="registry", sleep=slept.append)
+        with pytest.raises(TransientError, match=r"registry: POST /s: timed out .*not repeated"):
+            client.request("POST", "/s", json={})
+        assert server.methods() == ["POST"]
+    assert slept == []
+
+
+def test_a_url_that_cannot_be_sent_is_permanent() -> None:
+    client, _ = _client("http://127.0.0.1:9")
+    with pytest.raises(ApiError, match="cannot send"):
+        client.request("GET", "/bad\nheader", headers={"X-Bad": "a\nb"})
