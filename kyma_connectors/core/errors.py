@@ -12,7 +12,7 @@ holds a header, a body or a query string: credentials cannot travel inside these
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import requests
 
@@ -95,32 +95,11 @@ class RateLimitedError(HttpFailure):
     ``wait`` is what the server asked for, in seconds; ``reset_at`` the wall-clock second the limit resets, when known.
     """
 
-    def __init__(
-        self,
-        *,
-        method: str,
-        path: str,
-        reason: str,
-        attempts: int,
-        elapsed: float,
-        gave_up: str,
-        wait: float,
-        reset_at: float | None,
-        status: int | None = None,
-        response: requests.Response | None = None,
-    ) -> None:
+    def __init__(self, *, wait: float, reset_at: float | None, **failure: Any) -> None:
+        """``failure``: the fields of :class:`HttpFailure`."""
         self.wait = wait
         self.reset_at = reset_at
-        super().__init__(
-            method=method,
-            path=path,
-            reason=reason,
-            attempts=attempts,
-            elapsed=elapsed,
-            gave_up=gave_up,
-            status=status,
-            response=response,
-        )
+        super().__init__(**failure)
 
     @property
     def outcome(self) -> str:

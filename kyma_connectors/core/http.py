@@ -83,6 +83,13 @@ class MonotonicClock:
         time.sleep(seconds)
 
 
+class WallClock(MonotonicClock):
+    """The real clock in epoch seconds, for callers whose APIs speak epoch times (rate-limit resets, JWT ``iat``)."""
+
+    def now(self) -> float:
+        return time.time()
+
+
 @dataclass(frozen=True)
 class CallableClock:
     """A :class:`Clock` from two functions, for callers that inject ``now`` and ``sleep`` separately."""

@@ -18,7 +18,6 @@ microseconds.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -28,7 +27,7 @@ import requests
 
 from kyma_connectors.core import errors as core_errors
 from kyma_connectors.core import http
-from kyma_connectors.core.http import Clock, Throttle, json_body, retry_after_seconds
+from kyma_connectors.core.http import Clock, Throttle, WallClock, json_body, retry_after_seconds
 from kyma_connectors.hooks.errors import RateLimitedError, ServerError, TransportError, WebhookError
 
 __all__ = ["USER_AGENT", "Clock", "GitHubRateLimits", "RetryPolicy", "SystemClock", "Transport", "json_body"]
@@ -36,14 +35,9 @@ __all__ = ["USER_AGENT", "Clock", "GitHubRateLimits", "RetryPolicy", "SystemCloc
 USER_AGENT: Final[str] = "kyma-connectors-webhooks/1"
 
 
-class SystemClock:
-    """The real clock: wall-clock seconds, because rate-limit resets and JWT ``iat`` are epoch times."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+SystemClock = WallClock
+"""The real clock of the hook library: wall-clock seconds, because rate-limit resets and JWT ``iat`` are epoch
+times."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,10 +182,10 @@ def _translate(exc: core_errors.HttpFailure) -> WebhookError:
     """The core's failure as the hook library's error, with a message that says what to do."""
     where = f"{exc.method} {exc.path}"
     tries = f"{exc.attempts} attempt{'' if exc.attempts == 1 else 's'}"
-    unsent = (
+    once = (
         f"; not repeated: a {exc.method} may have been carried out already -- the next operation looks up what "
         "exists before creating"
-        if not exc.repeated
+        if exc.gave_up == core_errors.NOT_REPEATED
         else ""
     )
     if isinstance(exc, core_errors.RateLimitedError):
@@ -203,7 +197,7 @@ def _translate(exc: core_errors.HttpFailure) -> WebhookError:
         )
     if isinstance(exc, core_errors.ServerFailureError):
         return ServerError(
-            f"{where}: HTTP {exc.status} after {tries}{unsent or '; the API is having trouble, retry later'}",
+            f"{where}: HTTP {exc.status} after {tries}{once or '; the API is having trouble, retry later'}",
             status=exc.status,
         )
-    return TransportError(f"{where}: no answer after {tries} ({exc.reason}){unsent}")
+    return TransportError(f"{where}: no answer after {tries} ({exc.reason}){once}")

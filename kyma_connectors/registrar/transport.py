@@ -116,7 +116,7 @@ def _reason(exc: core_errors.HttpFailure) -> str:
 
 
 def _outcome(exc: core_errors.HttpFailure) -> str:
-    return f"{exc.outcome}; the next run lists first" if not exc.repeated else exc.outcome
+    return f"{exc.outcome}; the next run lists first" if exc.gave_up == core_errors.NOT_REPEATED else exc.outcome
 
 
 def server_message(response: requests.Response) -> str:

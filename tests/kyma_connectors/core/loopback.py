@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -50,13 +50,10 @@ class Seen:
     body: bytes
 
 
-class ScriptedServer:
-    """Answers requests from a script (then 200); records every request it received, in order."""
+class Loopback:
+    """A threaded HTTP/1.1 server on 127.0.0.1 handing every request, whatever its method, to :meth:`serve`."""
 
     def __init__(self, port: int = 0) -> None:
-        self.script: list[Answer] = []
-        self.seen: list[Seen] = []
-        self._lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -77,6 +74,27 @@ class ScriptedServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ScriptedServer(Loopback):
+    """Answers requests from a script (then 200); records every request it received, in order."""
+
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
+        self.script: list[Answer] = []
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+
     def answer(self, *answers: Answer) -> None:
         with self._lock:
             self.script.extend(answers)
@@ -91,30 +109,15 @@ class ScriptedServer:
             self.seen.append(Seen(handler.command, handler.path, dict(handler.headers.items()), body))
             answer = self.script.pop(0) if self.script else Answer()
         time.sleep(answer.delay)
-        with contextlib.suppress(OSError):  # a client that timed out has gone: writing to it may fail
-            if answer.drop:  # the request arrived and was read; the answer never leaves
-                handler.close_connection = True
+        if answer.drop:  # the request arrived and was read; the answer never leaves
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
-                return
-            handler.send_response(answer.status)
-            for name, value in answer.headers.items():
-                handler.send_header(name, value)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(answer.body)))
-            handler.end_headers()
-            if handler.command != "HEAD":  # RFC 9110 9.3.2: the length is announced, the body is not sent
-                handler.wfile.write(answer.body)
-
-    def __enter__(self) -> ScriptedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+            return
+        reply(handler, answer.status, answer.body, answer.headers)
 
 
-class LossyProxy:
+class LossyProxy(Loopback):
     """Forwards to ``upstream`` and, ``lose`` times, replaces the upstream's answer by a 502 *after* it acted.
 
     That is the failure that makes a repeated POST dangerous: a gateway or load balancer times out or fails while the
@@ -122,50 +125,36 @@ class LossyProxy:
     """
 
     def __init__(self, upstream: str) -> None:
-        self.lose = 0
-        self.forwarded: list[tuple[str, str, int]] = []
-        outer = self
-        session = requests.Session()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer.relay(self, session)
-
-            do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
-
+        super().__init__()
         self.upstream = upstream.rstrip("/")
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.lose = 0
+        self._session = requests.Session()
 
-    def relay(self, handler: BaseHTTPRequestHandler, session: requests.Session) -> None:
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         skip = {"host", "content-length", "connection"}
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in skip}
-        upstream = session.request(handler.command, self.upstream + handler.path, data=body, headers=headers, timeout=5)
-        self.forwarded.append((handler.command, handler.path, upstream.status_code))
+        upstream = self._session.request(
+            handler.command, self.upstream + handler.path, data=body, headers=headers, timeout=5
+        )
         status, payload = upstream.status_code, upstream.content
         if self.lose > 0:
             self.lose -= 1
             status, payload = 502, b'{"message": "Bad Gateway"}'
+        reply(handler, status, payload)
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    """A JSON answer; none of it reaches a client that already gave up (timed out) and reset the connection."""
+    with contextlib.suppress(OSError):
         handler.send_response(status)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
         handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
+        handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        handler.wfile.write(payload)
-
-    def __enter__(self) -> LossyProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if handler.command != "HEAD":  # RFC 9110 9.3.2: the length is announced, the body is not sent
+            handler.wfile.write(body)
 
 
 @dataclass
