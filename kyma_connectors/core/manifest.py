@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from kyma_connectors.core.errors import CoreError
+from kyma_connectors.core.problems import Problem, ProblemsMixin
 
 API_VERSION: Final[str] = "connectors.kyma-project.io/v1"
 KIND: Final[str] = "RegistrationManifest"
@@ -48,12 +51,12 @@ _SERVICE_NAME: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9
 _ID_NAMESPACE: Final[uuid.UUID] = uuid.UUID("5d1f2b0e-8a7c-4d0e-9c55-6b0f3c8a91e2")
 
 
-class ManifestError(ValueError):
+class ManifestError(ProblemsMixin, CoreError, ValueError):
     """The manifest is malformed; ``problems`` lists every problem with its document path."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 def service_id(application: str, name: str) -> str:
@@ -152,17 +155,17 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
 
 def parse_manifest(document: Any) -> Manifest:
     """Validate a parsed manifest document; raises :class:`ManifestError` listing every problem at once."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not isinstance(document, Mapping):
-        raise ManifestError(["manifest: expected a mapping"])
+        raise ManifestError([Problem("manifest", "expected a mapping")])
     if document.get("apiVersion") != API_VERSION or document.get("kind") != KIND:
-        problems.append(f"apiVersion/kind: expected {API_VERSION} {KIND}")
+        problems.append(Problem("apiVersion/kind", f"expected {API_VERSION} {KIND}"))
     application = _str(document, "application", "application", problems)
     solution = _str(document, "solution", "solution", problems)
     specs = document.get("specsConfigMap") or {}
     raw_services = document.get("services")
     if not isinstance(raw_services, list):
-        problems.append("services: expected a list")
+        problems.append(Problem("services", "expected a list"))
         raw_services = []
     parsed = [(i, s) for i, raw in enumerate(raw_services) if (s := _parse_service(raw, f"services[{i}]", problems))]
     services = [svc for _, svc in parsed]
@@ -171,7 +174,8 @@ def parse_manifest(document: Any) -> Manifest:
         for i, svc in parsed:
             value = getattr(svc, key)
             if value in seen:
-                problems.append(f"services[{i}].{_camel(key)}: duplicate {value!r} (must be unique in the Application)")
+                problems.append(Problem(f"services[{i}].{_camel(key)}",
+                                        f"duplicate {value!r} (must be unique in the Application)"))
             seen.add(value)
     if problems:
         raise ManifestError(problems)
@@ -189,22 +193,22 @@ def _camel(key: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def _str(doc: Mapping[str, Any], key: str, where: str, problems: list[str]) -> str:
+def _str(doc: Mapping[str, Any], key: str, where: str, problems: list[Problem]) -> str:
     value = doc.get(key)
     if not isinstance(value, str) or not value:
-        problems.append(f"{where}: expected a non-empty string")
+        problems.append(Problem(f"{where}", "expected a non-empty string"))
         return ""
     return value
 
 
-def _parse_service(raw: Any, where: str, problems: list[str]) -> ServiceDefinition | None:
+def _parse_service(raw: Any, where: str, problems: list[Problem]) -> ServiceDefinition | None:
     if not isinstance(raw, Mapping):
-        problems.append(f"{where}: expected a mapping")
+        problems.append(Problem(f"{where}", "expected a mapping"))
         return None
     before = len(problems)
     name = _str(raw, "name", f"{where}.name", problems)
     if name and not _SERVICE_NAME.match(name):
-        problems.append(f"{where}.name: {name!r} must be lowercase letters, digits and '-'")
+        problems.append(Problem(f"{where}.name", f"{name!r} must be lowercase letters, digits and '-'"))
     values = {key: _str(raw, key, f"{where}.{key}", problems)
               for key in ("id", "displayName", "description", "providerDisplayName")}
     api = _parse_api(raw.get("api"), f"{where}.api", problems) if raw.get("api") is not None else None
@@ -213,10 +217,10 @@ def _parse_service(raw: Any, where: str, problems: list[str]) -> ServiceDefiniti
         ev = raw["events"]
         spec = _str(ev, "spec", f"{where}.events.spec", problems) if isinstance(ev, Mapping) else ""
         if not isinstance(ev, Mapping):
-            problems.append(f"{where}.events: expected a mapping")
+            problems.append(Problem(f"{where}.events", "expected a mapping"))
         events = EventsDefinition(spec=spec)
     if api is None and events is None:
-        problems.append(f"{where}: a service needs an api, events, or both")
+        problems.append(Problem(f"{where}", "a service needs an api, events, or both"))
     if len(problems) > before:
         return None
     return ServiceDefinition(
@@ -230,22 +234,22 @@ def _parse_service(raw: Any, where: str, problems: list[str]) -> ServiceDefiniti
     )
 
 
-def _parse_api(raw: Any, where: str, problems: list[str]) -> ApiDefinition | None:
+def _parse_api(raw: Any, where: str, problems: list[Problem]) -> ApiDefinition | None:
     if not isinstance(raw, Mapping):
-        problems.append(f"{where}: expected a mapping")
+        problems.append(Problem(f"{where}", "expected a mapping"))
         return None
     target = _str(raw, "targetUrl", f"{where}.targetUrl", problems)
     if target and not target.startswith(("http://", "https://")):
-        problems.append(f"{where}.targetUrl: expected an http(s) URL")
+        problems.append(Problem(f"{where}.targetUrl", "expected an http(s) URL"))
     api_type = raw.get("apiType", "OpenAPI")
     if api_type not in API_TYPES:
-        problems.append(f"{where}.apiType: {api_type!r} is not one of {', '.join(API_TYPES)}")
+        problems.append(Problem(f"{where}.apiType", f"{api_type!r} is not one of {', '.join(API_TYPES)}"))
     credentials = None
     if raw.get("credentials") is not None:
         credentials = _parse_credentials(raw["credentials"], f"{where}.credentials", problems)
     spec = raw.get("spec")
     if spec is not None and not isinstance(spec, str):
-        problems.append(f"{where}.spec: expected a file name")
+        problems.append(Problem(f"{where}.spec", "expected a file name"))
         spec = None
     params = raw.get("requestParametersSecretName")
     return ApiDefinition(
@@ -257,18 +261,18 @@ def _parse_api(raw: Any, where: str, problems: list[str]) -> ApiDefinition | Non
     )
 
 
-def _parse_credentials(raw: Any, where: str, problems: list[str]) -> Credentials | None:
+def _parse_credentials(raw: Any, where: str, problems: list[Problem]) -> Credentials | None:
     if not isinstance(raw, Mapping):
-        problems.append(f"{where}: expected a mapping")
+        problems.append(Problem(f"{where}", "expected a mapping"))
         return None
     kind = raw.get("type")
     if kind not in CREDENTIAL_TYPES:
         known = ", ".join(CREDENTIAL_TYPES)
-        problems.append(f"{where}.type: unknown credential type {kind!r} (expected one of {known})")
+        problems.append(Problem(f"{where}.type", f"unknown credential type {kind!r} (expected one of {known})"))
     secret_name = _str(raw, "secretName", f"{where}.secretName", problems)
     auth_url = raw.get("authenticationUrl")
     if kind in ("OAuth", "OAuthWithCert") and not auth_url:
-        problems.append(f"{where}.authenticationUrl: required for {kind} (the OAuth token URL)")
+        problems.append(Problem(f"{where}.authenticationUrl", f"required for {kind} (the OAuth token URL)"))
     return Credentials(
         type=str(kind),
         secret_name=secret_name,

@@ -127,8 +127,9 @@ def test_bad_manifest_lists_every_problem() -> None:
     doc["services"].append({"id": "z", "name": "z", "displayName": "Z", "description": "d", "providerDisplayName": "p"})
     with pytest.raises(ManifestError) as info:
         parse_manifest(doc)
-    problems = info.value.problems
-    assert "services[0].api.credentials.type: unknown credential type 'Token'" in problems[0]
+    problems = info.value.messages
+    assert problems[0].startswith("services[0].api.credentials.type: unknown credential type 'Token'")
+    assert info.value.problems[0].path == "services[0].api.credentials.type"
     assert any(p.startswith("services[1].name:") for p in problems)
     assert any(p.startswith("services[4]: a service needs an api, events, or both") for p in problems)
     assert any(p.startswith("services[3].id: duplicate") for p in problems)
