@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,11 +13,11 @@ MockStackFactory = Callable[..., MockStack]
 
 
 @pytest.fixture
-def mock_stack() -> Iterator[MockStackFactory]:
-    """``mock_stack(config=..., secret_keys=..., preview=...)`` -> a new :class:`MockStack` (global state reset)."""
+def mock_stack() -> MockStackFactory:
+    """``mock_stack(config=..., secret_keys=..., preview=...)`` -> a new :class:`MockStack` (tests/conftest.py resets
+    the runtime after the test)."""
 
     def make(**kwargs: Any) -> MockStack:
         return MockStack(**kwargs)
 
-    yield make
-    MockStack.reset()
+    return make

@@ -163,32 +163,29 @@ def through_provider(github: GitHubDouble) -> Callable[[_mocks.MockResourceArgs]
 
 def test_resource_registers_secret_inputs_and_real_outputs(github: GitHubDouble, gateway: Receiver) -> None:
     stack = MockStack(outputs={TYPE: through_provider(github)})
-    try:
-        hook = stack.run(
-            lambda: WebhookRegistration(
-                "gh-hook",
-                WebhookRegistrationArgs(
-                    solution="github",
-                    api_url=github.url,
-                    target="octo/hello",
-                    url=gateway.url,
-                    events=["push"],
-                    secret=SECRET,
-                    token=TOKEN,
-                ),
-            )
+    hook = stack.run(
+        lambda: WebhookRegistration(
+            "gh-hook",
+            WebhookRegistrationArgs(
+                solution="github",
+                api_url=github.url,
+                target="octo/hello",
+                url=gateway.url,
+                events=["push"],
+                secret=SECRET,
+                token=TOKEN,
+            ),
         )
-        reg = stack.one(TYPE)
-        assert reg.custom
-        assert {"secret", "token"} <= set(reg.secret_paths)
-        assert set(reg.additional_secret_outputs) == {"secret", "token", "private_key"}
-        assert reg.inputs["provider_version"] == PROVIDER_VERSION
-        assert stack.resolve(hook.ping_status) == "ok"
-        assert stack.resolve(hook.hook_id) == str(admin(github.url, "GET", "hooks")[0]["id"])
-        assert stack.resolve(hook.last_response)["code"] == 200
-        assert stack.is_secret(hook.secret)  # type: ignore[attr-defined]
-    finally:
-        MockStack.reset()
+    )
+    reg = stack.one(TYPE)
+    assert reg.custom
+    assert {"secret", "token"} <= set(reg.secret_paths)
+    assert set(reg.additional_secret_outputs) == {"secret", "token", "private_key"}
+    assert reg.inputs["provider_version"] == PROVIDER_VERSION
+    assert stack.resolve(hook.ping_status) == "ok"
+    assert stack.resolve(hook.hook_id) == str(admin(github.url, "GET", "hooks")[0]["id"])
+    assert stack.resolve(hook.last_response)["code"] == 200
+    assert stack.is_secret(hook.secret)  # type: ignore[attr-defined]
 
 
 def test_plain_bad_inputs_fail_in_the_constructor() -> None:
@@ -211,21 +208,18 @@ def test_plain_bad_inputs_fail_in_the_constructor() -> None:
 def test_output_inputs_defer_cross_field_checks_to_check() -> None:
     """With the token an Output (as from config.require_secret), the constructor does not claim it is missing."""
     stack = MockStack()
-    try:
-        stack.run(
-            lambda: WebhookRegistration(
-                "ok",
-                WebhookRegistrationArgs(
-                    solution="github",
-                    api_url="https://api.github.com",
-                    target="octo/hello",
-                    url="https://gw/webhook",
-                    events=["push"],
-                    secret="s",
-                    token=pulumi.Output.secret("ghp_x"),
-                ),
-            )
+    stack.run(
+        lambda: WebhookRegistration(
+            "ok",
+            WebhookRegistrationArgs(
+                solution="github",
+                api_url="https://api.github.com",
+                target="octo/hello",
+                url="https://gw/webhook",
+                events=["push"],
+                secret="s",
+                token=pulumi.Output.secret("ghp_x"),
+            ),
         )
-        assert stack.one(TYPE).inputs["token"] == "ghp_x"
-    finally:
-        MockStack.reset()
+    )
+    assert stack.one(TYPE).inputs["token"] == "ghp_x"
