@@ -1,12 +1,16 @@
-"""Fixtures for the component tests: a fresh recording mock stack per test (tests/support/pulumi_mocks.py)."""
+"""Fixtures for the component tests: a recording mock stack (tests/support/pulumi_mocks.py), the loopback GitHub
+double and webhook receiver the WebhookRegistration provider talks to, and the local control plane."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from devtools.doubles.github import GitHubDouble
+from tests.kyma_connectors.hooks.helpers import Receiver, github_double, receiver
+from tests.support.controlplane import control_plane, kube_api  # noqa: F401  (pytest fixtures)
 from tests.support.pulumi_mocks import MockStack
 
 MockStackFactory = Callable[..., MockStack]
@@ -21,3 +25,15 @@ def mock_stack() -> MockStackFactory:
         return MockStack(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubDouble]:
+    with github_double() as double:
+        yield double
+
+
+@pytest.fixture
+def gateway() -> Iterator[Receiver]:
+    with receiver() as r:
+        yield r

@@ -11,7 +11,6 @@ pulumi/dynamic/__main__.py: ``dill.loads(base64.b64decode(props["__provider"]))`
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -20,24 +19,12 @@ from pulumi.runtime.proto import provider_pb2
 
 from components.webhook_registration import WebhookRegistrationProvider
 from devtools.doubles.github import GitHubDouble
-from tests.kyma_connectors.hooks.helpers import Receiver, admin, github_double, provider_inputs, receiver
+from tests.kyma_connectors.hooks.helpers import Receiver, admin, provider_inputs
 from tests.support.provider_host import dynamic_provider_host, plain, struct
 
 pytestmark = pytest.mark.timeout(60)
 OLD_BLOB: Final[str] = (Path(__file__).parent / "data" / "provider-blob-components-path.txt").read_text().strip()
 URN: Final[str] = "urn:pulumi:dev::kyma-connectors::pulumi-python:dynamic/kyma-connectors:WebhookRegistration::gh-hook"
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubDouble]:
-    with github_double() as double:
-        yield double
-
-
-@pytest.fixture
-def gateway() -> Iterator[Receiver]:
-    with receiver() as r:
-        yield r
 
 
 def test_the_fixture_is_the_old_pickle_by_reference() -> None:

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dill  # type: ignore[import-untyped]
@@ -25,24 +25,12 @@ from components.webhook_registration import (
 )
 from devtools.doubles.github import GitHubDouble
 from kyma_connectors.hooks.spec import UNKNOWN
-from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, github_double, provider_inputs, receiver
+from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, provider_inputs
 from tests.support.paths import REPO
 from tests.support.pulumi_mocks import MockStack
 
 pytestmark = pytest.mark.timeout(60)
 TYPE = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubDouble]:
-    with github_double() as double:
-        yield double
-
-
-@pytest.fixture
-def gateway() -> Iterator[Receiver]:
-    with receiver() as r:
-        yield r
 
 
 def inputs(github: GitHubDouble, gateway: Receiver, **changes: Any) -> dict[str, Any]:
