@@ -14,8 +14,6 @@ import dill  # type: ignore[import-untyped]
 import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime import mocks as _mocks
-from pulumi.runtime import rpc
 
 from components.webhook_registration import (
     PROVIDER_VERSION,
@@ -26,6 +24,7 @@ from components.webhook_registration import (
 from devtools.doubles.github import GitHubDouble
 from kyma_connectors.hooks.spec import UNKNOWN
 from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, provider_inputs
+from tests.support import pulumi_sdk_compat as sdk
 from tests.support.paths import REPO
 from tests.support.pulumi_mocks import MockStack
 
@@ -134,13 +133,13 @@ def test_dill_round_trip_in_process_keeps_the_class() -> None:
     assert type(provider) is WebhookRegistrationProvider
 
 
-def through_provider(github: GitHubDouble) -> Callable[[_mocks.MockResourceArgs], Mapping[str, Any]]:
+def through_provider(github: GitHubDouble) -> Callable[[sdk.MockResourceArgs], Mapping[str, Any]]:
     """Mocks answer for our type: run the real provider's check + create against the double."""
 
-    def create(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+    def create(args: sdk.MockResourceArgs) -> Mapping[str, Any]:
         provider = WebhookRegistrationProvider()
         # The engine never hands a dynamic provider secret-wrapped values (Configure answers acceptSecrets=False).
-        plain = {key: rpc.unwrap_rpc_secret(value) for key, value in args.inputs.items()}
+        plain = {key: sdk.unwrap_secret(value) for key, value in args.inputs.items()}
         checked = provider.check({}, plain)
         assert [(f.property, f.reason) for f in checked.failures] == [], sorted(args.inputs)
         result = provider.create(checked.inputs)
