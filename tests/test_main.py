@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
 @pytest.fixture
-def stack_for() -> Iterator[Any]:
+def stack_for() -> Any:
     """``stack_for(**config_changes)`` -> a MockStack on the example config with those top-level keys changed."""
 
     def make(**changes: Any) -> MockStack:
@@ -25,8 +24,7 @@ def stack_for() -> Iterator[Any]:
         config.update({f"{PROJECT}:{key}": value for key, value in changes.items()})
         return MockStack(config=config, secret_keys=["connectors"], stack="dev")
 
-    yield make
-    MockStack.reset()
+    return make
 
 
 def test_example_stack_exports_per_connector_outputs(stack_for: Any) -> None:
@@ -106,7 +104,6 @@ def test_plaintext_credentials_stop_the_program_before_any_resource() -> None:
     with pytest.raises(ConfigValidationError, match=r"connectors\[0\]\.credentials\.token: stored in plain text"):
         run_main(stack)
     assert stack.registrations == []
-    MockStack.reset()
 
 
 def test_preview_registers_the_same_resources_as_up() -> None:
@@ -116,6 +113,5 @@ def test_preview_registers_the_same_resources_as_up() -> None:
         stack = MockStack(config=example_config(), secret_keys=["connectors"], stack="dev", preview=preview)
         run_main(stack)
         names.append(sorted((r.type, r.name) for r in stack.registrations))
-        MockStack.reset()
     assert len(names[0]) > 40
     assert names[0] == names[1]

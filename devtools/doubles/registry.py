@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import copy
 import json
-import os
 import re
 import signal
 import threading
@@ -45,8 +44,10 @@ from openapi_core import OpenAPI
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.testing import MockRequest, MockResponse
 
-SPEC_PATH: Final[Path] = (Path(os.environ.get("KC_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-                          / "kyma" / "legacy" / "application-registry-metadata-api.yaml")
+from devtools.doubles.shared_data import shared_path
+
+SPEC_RELATIVE: Final[str] = "kyma/legacy/application-registry-metadata-api.yaml"
+"""The contract, inside the shared reference data (devtools/doubles/shared_data.py)."""
 MASK: Final[str] = "********"
 _APP_PATH: Final[re.Pattern[str]] = re.compile(r"^/(?P<app>[a-z0-9][-a-z0-9.]*)(?P<rest>/v1/.*)$")
 _SERVICE_PATH: Final[re.Pattern[str]] = re.compile(r"^/v1/metadata/services/(?P<id>[^/]+)$")
@@ -71,8 +72,8 @@ class _Answer(Exception):
 class RegistryDouble:
     """The metadata API on 127.0.0.1; use as a context manager, read :attr:`url`."""
 
-    def __init__(self, spec_path: Path = SPEC_PATH, port: int = 0) -> None:
-        self._openapi = _contract(spec_path)
+    def __init__(self, spec_path: Path | None = None, port: int = 0) -> None:
+        self._openapi = _contract(spec_path or shared_path(SPEC_RELATIVE))
         self._lock = threading.Lock()
         self.services: dict[str, dict[str, dict[str, Any]]] = {}
         """application -> service id -> stored ServiceDetails (with credentials)."""

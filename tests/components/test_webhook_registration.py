@@ -7,15 +7,13 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dill  # type: ignore[import-untyped]
 import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime import mocks as _mocks
-from pulumi.runtime import rpc
 
 from components.webhook_registration import (
     PROVIDER_VERSION,
@@ -25,24 +23,13 @@ from components.webhook_registration import (
 )
 from devtools.doubles.github import GitHubDouble
 from kyma_connectors.hooks.spec import UNKNOWN
-from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, github_double, provider_inputs, receiver
+from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, provider_inputs
+from tests.support import pulumi_sdk_compat as sdk
 from tests.support.paths import REPO
 from tests.support.pulumi_mocks import MockStack
 
 pytestmark = pytest.mark.timeout(60)
 TYPE = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubDouble]:
-    with github_double() as double:
-        yield double
-
-
-@pytest.fixture
-def gateway() -> Iterator[Receiver]:
-    with receiver() as r:
-        yield r
 
 
 def inputs(github: GitHubDouble, gateway: Receiver, **changes: Any) -> dict[str, Any]:
@@ -146,13 +133,13 @@ def test_dill_round_trip_in_process_keeps_the_class() -> None:
     assert type(provider) is WebhookRegistrationProvider
 
 
-def through_provider(github: GitHubDouble) -> Callable[[_mocks.MockResourceArgs], Mapping[str, Any]]:
+def through_provider(github: GitHubDouble) -> Callable[[sdk.MockResourceArgs], Mapping[str, Any]]:
     """Mocks answer for our type: run the real provider's check + create against the double."""
 
-    def create(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+    def create(args: sdk.MockResourceArgs) -> Mapping[str, Any]:
         provider = WebhookRegistrationProvider()
         # The engine never hands a dynamic provider secret-wrapped values (Configure answers acceptSecrets=False).
-        plain = {key: rpc.unwrap_rpc_secret(value) for key, value in args.inputs.items()}
+        plain = {key: sdk.unwrap_secret(value) for key, value in args.inputs.items()}
         checked = provider.check({}, plain)
         assert [(f.property, f.reason) for f in checked.failures] == [], sorted(args.inputs)
         result = provider.create(checked.inputs)
@@ -163,32 +150,29 @@ def through_provider(github: GitHubDouble) -> Callable[[_mocks.MockResourceArgs]
 
 def test_resource_registers_secret_inputs_and_real_outputs(github: GitHubDouble, gateway: Receiver) -> None:
     stack = MockStack(outputs={TYPE: through_provider(github)})
-    try:
-        hook = stack.run(
-            lambda: WebhookRegistration(
-                "gh-hook",
-                WebhookRegistrationArgs(
-                    solution="github",
-                    api_url=github.url,
-                    target="octo/hello",
-                    url=gateway.url,
-                    events=["push"],
-                    secret=SECRET,
-                    token=TOKEN,
-                ),
-            )
+    hook = stack.run(
+        lambda: WebhookRegistration(
+            "gh-hook",
+            WebhookRegistrationArgs(
+                solution="github",
+                api_url=github.url,
+                target="octo/hello",
+                url=gateway.url,
+                events=["push"],
+                secret=SECRET,
+                token=TOKEN,
+            ),
         )
-        reg = stack.one(TYPE)
-        assert reg.custom
-        assert {"secret", "token"} <= set(reg.secret_paths)
-        assert set(reg.additional_secret_outputs) == {"secret", "token", "private_key"}
-        assert reg.inputs["provider_version"] == PROVIDER_VERSION
-        assert stack.resolve(hook.ping_status) == "ok"
-        assert stack.resolve(hook.hook_id) == str(admin(github.url, "GET", "hooks")[0]["id"])
-        assert stack.resolve(hook.last_response)["code"] == 200
-        assert stack.is_secret(hook.secret)  # type: ignore[attr-defined]
-    finally:
-        MockStack.reset()
+    )
+    reg = stack.one(TYPE)
+    assert reg.custom
+    assert {"secret", "token"} <= set(reg.secret_paths)
+    assert set(reg.additional_secret_outputs) == {"secret", "token", "private_key"}
+    assert reg.inputs["provider_version"] == PROVIDER_VERSION
+    assert stack.resolve(hook.ping_status) == "ok"
+    assert stack.resolve(hook.hook_id) == str(admin(github.url, "GET", "hooks")[0]["id"])
+    assert stack.resolve(hook.last_response)["code"] == 200
+    assert stack.is_secret(hook.secret)  # type: ignore[attr-defined]
 
 
 def test_plain_bad_inputs_fail_in_the_constructor() -> None:
@@ -211,21 +195,18 @@ def test_plain_bad_inputs_fail_in_the_constructor() -> None:
 def test_output_inputs_defer_cross_field_checks_to_check() -> None:
     """With the token an Output (as from config.require_secret), the constructor does not claim it is missing."""
     stack = MockStack()
-    try:
-        stack.run(
-            lambda: WebhookRegistration(
-                "ok",
-                WebhookRegistrationArgs(
-                    solution="github",
-                    api_url="https://api.github.com",
-                    target="octo/hello",
-                    url="https://gw/webhook",
-                    events=["push"],
-                    secret="s",
-                    token=pulumi.Output.secret("ghp_x"),
-                ),
-            )
+    stack.run(
+        lambda: WebhookRegistration(
+            "ok",
+            WebhookRegistrationArgs(
+                solution="github",
+                api_url="https://api.github.com",
+                target="octo/hello",
+                url="https://gw/webhook",
+                events=["push"],
+                secret="s",
+                token=pulumi.Output.secret("ghp_x"),
+            ),
         )
-        assert stack.one(TYPE).inputs["token"] == "ghp_x"
-    finally:
-        MockStack.reset()
+    )
+    assert stack.one(TYPE).inputs["token"] == "ghp_x"

@@ -100,6 +100,7 @@ def test_dockerfile_installs_the_extra_and_runs_the_entry_module(image: str) -> 
     assert f'ENTRYPOINT ["python", "-m", "{module}"]' in dockerfile
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_every_package_and_the_specs(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -110,6 +111,7 @@ def test_the_wheel_carries_every_package_and_the_specs(wheel: Path) -> None:
     assert not any(n.startswith(("tests/", "devtools/", "bench/")) for n in names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image", sorted(SERVICES))
 def test_the_extra_covers_every_third_party_import(image: str, wheel: Path, installed: Path) -> None:
     extra, module, _ = SERVICES[image]
@@ -125,6 +127,7 @@ def test_the_extra_covers_every_third_party_import(image: str, wheel: Path, inst
     assert missing == set()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("image", sorted(SERVICES))
 def test_the_entry_point_runs_from_the_wheel_alone(image: str, installed: Path, tmp_path: Path) -> None:

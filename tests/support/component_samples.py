@@ -74,8 +74,5 @@ VARIANTS: Final[tuple[str, ...]] = tuple(programs())
 def emitted(program: Program) -> list[Registration]:
     """The Kubernetes objects ``program`` registers under a fresh mock stack."""
     stack = MockStack()
-    try:
-        stack.run(program)
-        return stack.kubernetes()
-    finally:
-        MockStack.reset()
+    stack.run(program)
+    return stack.kubernetes()

@@ -38,10 +38,18 @@ def _crds() -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
+def _crd(group: str, kind: str) -> dict[str, Any]:
+    """The CRD defining ``kind`` in ``group``; a KeyError that names the folder searched when there is none."""
+    try:
+        return _crds()[(group, kind)]
+    except KeyError:
+        raise KeyError(f"no CustomResourceDefinition for {kind}.{group} in {CRDS}") from None
+
+
 def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
     """The ``openAPIV3Schema`` of a served CRD version; KeyError when the CRD or version is not there."""
     group, _, version = api_version.rpartition("/")
-    crd = _crds()[(group, kind)]
+    crd = _crd(group, kind)
     for entry in crd["spec"]["versions"]:
         if entry["name"] == version:
             if not entry.get("served", False):
@@ -53,7 +61,7 @@ def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
 def crd_scope(api_version: str, kind: str) -> str:
     """``Namespaced`` or ``Cluster``."""
     group = api_version.rpartition("/")[0]
-    return str(_crds()[(group, kind)]["spec"]["scope"])
+    return str(_crd(group, kind)["spec"]["scope"])
 
 
 def crd_errors(obj: dict[str, Any]) -> list[str]:

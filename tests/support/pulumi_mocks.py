@@ -41,18 +41,14 @@ from typing import Any, Final, TypeVar
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as _mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from tests.support import pulumi_sdk_compat as sdk
 
 PROJECT: Final[str] = "kyma-connectors"
 """The project name from Pulumi.yaml; config keys without a namespace are put under it."""
 
 T = TypeVar("T")
-OutputsFn = Callable[[_mocks.MockResourceArgs], Mapping[str, Any]]
+OutputsFn = Callable[[sdk.MockResourceArgs], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +56,7 @@ class Registration:
     """One ``RegisterResource`` call as the engine would have received it (after transforms).
 
     It keeps the request itself and decodes on first use: a run registers hundreds of resources and most tests look at
-    a few, so decoding every one in the monitor would make bench/bench_program.py measure the mock, not the program.
+    a few.
     """
 
     request: Any = field(repr=False)
@@ -123,14 +119,12 @@ class Registration:
         """Input properties as deserialized (secrets still wrapped); see :attr:`inputs`."""
         if self.transformed is not None:
             return self.transformed
-        decoded: dict[str, Any] = rpc.deserialize_properties(self.request.object)
-        return decoded
+        return sdk.deserialize(self.request.object)
 
     @cached_property
     def raw_outputs(self) -> dict[str, Any]:
         """Output properties as deserialized (secrets still wrapped); see :attr:`outputs`."""
-        decoded: dict[str, Any] = rpc.deserialize_properties(self.response)
-        return decoded
+        return sdk.deserialize(self.response)
 
     @cached_property
     def _unwrapped(self) -> tuple[dict[str, Any], frozenset[str]]:
@@ -195,9 +189,9 @@ def _urn_type(urn: str) -> str:
 
 def _plain(value: Any, path: str, secrets: set[str]) -> Any:
     """Unwrap RPC secret markers recursively, remembering where they were."""
-    if rpc.is_rpc_secret(value):
+    if sdk.is_secret(value):
         secrets.add(path)
-        return _plain(rpc.unwrap_rpc_secret(value), path, secrets)
+        return _plain(sdk.unwrap_secret(value), path, secrets)
     if isinstance(value, dict):
         return {k: _plain(v, f"{path}.{k}" if path else str(k), secrets) for k, v in value.items()}
     if isinstance(value, list):
@@ -210,12 +204,12 @@ def _fake_secret(name: str, length: int = 32) -> str:
     return hashlib.sha256(f"mock-secret/{name}".encode()).hexdigest()[:length]
 
 
-def _random_password(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+def _random_password(args: sdk.MockResourceArgs) -> Mapping[str, Any]:
     length = int(args.inputs.get("length") or 32)
     return {"result": _fake_secret(args.name, length), "bcryptHash": "mock"}
 
 
-def _webhook_registration(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+def _webhook_registration(args: sdk.MockResourceArgs) -> Mapping[str, Any]:
     digest = hashlib.sha256(f"hook/{args.name}".encode()).hexdigest()
     return {
         "hook_id": str(int(digest[:8], 16)),
@@ -224,7 +218,7 @@ def _webhook_registration(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
     }
 
 
-def _k8s_autoname(args: _mocks.MockResourceArgs) -> Mapping[str, Any]:
+def _k8s_autoname(args: sdk.MockResourceArgs) -> Mapping[str, Any]:
     """pulumi-kubernetes auto-naming: an object without ``metadata.name`` gets ``<logical name>-<8 hex>``."""
     meta = args.inputs.get("metadata")
     if not isinstance(meta, Mapping) or meta.get("name"):
@@ -239,21 +233,21 @@ DEFAULT_OUTPUTS: Final[dict[str, OutputsFn]] = {
 }
 
 
-class RecordingMocks(_mocks.Mocks):
+class RecordingMocks(sdk.Mocks):
     """Answers resource registrations with their inputs plus provider-computed outputs (see module docstring)."""
 
     def __init__(self, outputs: Mapping[str, OutputsFn] | None = None) -> None:
         self.outputs: dict[str, OutputsFn] = {**DEFAULT_OUTPUTS, **(outputs or {})}
 
-    def new_resource(self, args: _mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(self, args: sdk.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         extra = self.outputs.get(args.typ)
         if extra is not None:
             state.update(extra(args))
-        meta = rpc.unwrap_rpc_secret(state.get("metadata")) if args.typ.startswith("kubernetes:") else None
+        meta = sdk.unwrap_secret(state.get("metadata")) if args.typ.startswith("kubernetes:") else None
         return self.resource_id(args.typ, args.name, meta if isinstance(meta, Mapping) else {}), state
 
-    def call(self, args: _mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: sdk.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
     @staticmethod
@@ -265,7 +259,7 @@ class RecordingMocks(_mocks.Mocks):
         return f"{name}-id"
 
 
-class RecordingMonitor(_mocks.MockMonitor):
+class RecordingMonitor(sdk.MockMonitor):
     """A MockMonitor that records every registration in full and runs transforms (see module docstring).
 
     Outputs are the inputs, as the SDK's mocks answer: each request is decoded, answered by ``new_resource`` and
@@ -278,36 +272,36 @@ class RecordingMonitor(_mocks.MockMonitor):
         self._synced = 0
 
     @property
-    def resources(self) -> dict[str, _mocks.MockMonitor.ResourceRegistration]:
+    def resources(self) -> dict[str, sdk.ResourceRegistration]:
         """The SDK mock's view (``getResource`` invokes, reads), filled from the registrations when first asked."""
         for reg in self.registrations[self._synced:]:
-            self._resources[reg.urn] = _mocks.MockMonitor.ResourceRegistration(reg.urn, reg.id, reg.raw_outputs)
+            self._resources[reg.urn] = sdk.ResourceRegistration(reg.urn, reg.id, reg.raw_outputs)
         self._synced = len(self.registrations)
         return self._resources
 
     @resources.setter
-    def resources(self, value: dict[str, _mocks.MockMonitor.ResourceRegistration]) -> None:
+    def resources(self, value: dict[str, sdk.ResourceRegistration]) -> None:
         self._resources = value
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return resource_pb2.RegisterResourceResponse(urn=urn)
-        transforms = [*_mocks._resolve_callbacks(request.transforms), *self._stack_transforms]
-        _ensure_event_loop()  # type: ignore[no-untyped-call]
-        inputs = self._transformed(transforms, request, rpc.deserialize_properties(request.object))
-        args = _mocks.MockResourceArgs(
+            return sdk.register_response(urn)
+        transforms = [*sdk.resolve_callbacks(request.transforms), *sdk.stack_transforms(self)]
+        sdk.ensure_event_loop()
+        inputs = self._transformed(transforms, request, sdk.deserialize(request.object))
+        args = sdk.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False,
         )
         answered_id, state = self.mocks.new_resource(args)
         for key in request.additionalSecretOutputs:
             if key in state:
-                state[key] = rpc.wrap_rpc_secret(state[key])
-        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+                state[key] = sdk.wrap_secret(state[key])
+        obj_proto = sdk.serialize(state)
         self.registrations.append(Registration(request=request, urn=urn, id=answered_id or "", response=obj_proto,
                                                transformed=inputs if transforms else None))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=answered_id or "", object=obj_proto)
+        return sdk.register_response(urn, answered_id or "", obj_proto)
 
     def _transformed(self, transforms: list[Any], request: Any, props: dict[str, Any]) -> dict[str, Any]:
         for transform in transforms:
@@ -316,7 +310,7 @@ class RecordingMonitor(_mocks.MockMonitor):
                 opts=pulumi.ResourceOptions(),
             ))
             if inspect.isawaitable(result):
-                result = _sync_await(result)
+                result = sdk.sync_await(result)
             if result is not None:
                 props = dict(result.props)
         return props
@@ -364,8 +358,8 @@ def _usable_event_loop() -> None:
 class MockStack:
     """One mocked ``pulumi up`` (or preview): config in, program run, registrations and stack outputs out.
 
-    Each instance resets the SDK's global state (root stack, config, RPC bookkeeping), so tests do not leak into each
-    other; create a fresh one per program run.
+    :meth:`run` starts from a reset runtime (root stack, config, RPC bookkeeping), and the root tests/conftest.py resets
+    it again around every test, so runs do not leak into each other; create a fresh instance per program run.
     """
 
     def __init__(
@@ -386,12 +380,6 @@ class MockStack:
         self.mocks = RecordingMocks(outputs)
         self.monitor = RecordingMonitor(self.mocks)
 
-    @staticmethod
-    def reset() -> None:
-        """Forget the root stack and the config, so code run after a mocked program sees a clean runtime."""
-        settings.ROOT.set(None)
-        set_all_config({}, [])
-
     def _key(self, key: str) -> str:
         return key if ":" in key else f"{self.project}:{key}"
 
@@ -406,29 +394,25 @@ class MockStack:
         was registered before the failure.
         """
         _usable_event_loop()
-        settings.ROOT.set(None)
-        set_all_config(self.config, self.secret_keys)
-        _mocks.set_mocks(self.mocks, project=self.project, stack=self.stack, preview=self.preview,
-                         monitor=self.monitor)
-        settings.SETTINGS.rpc_manager.clear()
-        settings.SETTINGS.outputs.clear()
+        sdk.start_mocked_run(self.mocks, self.monitor, project=self.project, stack=self.stack, preview=self.preview,
+                             config=self.config, secret_keys=self.secret_keys)
         box: list[T] = []
-        _sync_await(run_pulumi_func(lambda: box.append(program())))
+        sdk.run_program(lambda: box.append(program()))
         return box[0]
 
     # --- reading results -------------------------------------------------------------------------------------------
 
     def resolve(self, value: Any) -> Any:
         """The value of an Output (or plain value) after the run; ``None`` for an unknown in preview."""
-        return _sync_await(pulumi.Output.from_input(value).future())
+        return sdk.sync_await(pulumi.Output.from_input(value).future())
 
     def is_secret(self, value: Any) -> bool:
-        return bool(_sync_await(pulumi.Output.from_input(value).is_secret()))
+        return bool(sdk.sync_await(pulumi.Output.from_input(value).is_secret()))
 
     @property
     def exports(self) -> dict[str, Any]:
         """The stack outputs (``pulumi.export``), unresolved."""
-        root = settings.get_root_resource()
+        root = sdk.root_resource()
         return dict(getattr(root, "outputs", {}) or {})
 
     def of_type(self, type_: str) -> list[Registration]:

@@ -44,7 +44,6 @@ def test_parents_secrets_and_dependencies_are_recorded() -> None:
     assert secret.id == "ns/s"
     assert stack.is_secret(parent.password.result)  # additional_secret_outputs applied, as the engine does
     assert stack.resolve(parent.password.result) == password.outputs["result"]
-    MockStack.reset()
 
 
 def test_stack_and_resource_transforms_change_what_is_recorded() -> None:
@@ -58,7 +57,6 @@ def test_stack_and_resource_transforms_change_what_is_recorded() -> None:
     stack.run(program)
     assert stack.one("kubernetes:core/v1:ConfigMap").metadata["labels"] == {"transformed": "yes"}
     assert "metadata" not in stack.one("random:index/randomId:RandomId").inputs
-    MockStack.reset()
 
 
 def test_a_failing_program_keeps_what_it_registered() -> None:
@@ -71,16 +69,13 @@ def test_a_failing_program_keeps_what_it_registered() -> None:
     with pytest.raises(ValueError, match="config is wrong"):
         stack.run(program)
     assert [r.name for r in stack.registrations] == ["before"]
-    MockStack.reset()
 
 
-def test_config_is_namespaced_and_reset() -> None:
+def test_config_is_namespaced() -> None:
     stack = MockStack(config={"clusterDomain": "example.org", "other:key": {"a": 1}}, secret_keys=["clusterDomain"])
     values = stack.run(lambda: (pulumi.Config().get("clusterDomain"), pulumi.Config("other").get_object("key"),
                                 pulumi.runtime.is_config_secret("kyma-connectors:clusterDomain")))
     assert values == ("example.org", {"a": 1}, True)
-    MockStack.reset()
-    assert pulumi.runtime.get_config("kyma-connectors:clusterDomain") is None
 
 
 def test_runs_after_asyncio_run_left_no_loop() -> None:
@@ -88,4 +83,3 @@ def test_runs_after_asyncio_run_left_no_loop() -> None:
     stack = MockStack()
     stack.run(lambda: k8s.core.v1.ConfigMap("cm", metadata={"name": "cm"}))
     assert len(stack.registrations) == 1
-    MockStack.reset()

@@ -13,7 +13,6 @@ the result is checked with ``jsonschema`` (Draft 2020-12 semantics cover everyth
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ from typing import Any, Final
 
 import jsonschema
 
-SPEC_ENV: Final[str] = "KC_SHARED"
+from devtools.doubles.shared_data import shared_path, shared_root
+
 SPEC_RELATIVE: Final[str] = "github/rest-hooks-openapi.json"
 
 GENERIC_ERROR_STATUSES: Final[frozenset[int]] = frozenset({400, 401, 403, 404, 422, 429, 500, 502, 503})
@@ -42,10 +42,8 @@ class ContractViolation(Exception):
 
 
 def default_spec_path() -> Path:
-    """``$KC_SHARED/github/rest-hooks-openapi.json``, else ``<repo>/../shared/...`` (the CI layout)."""
-    shared = os.environ.get(SPEC_ENV)
-    base = Path(shared) if shared else Path(__file__).resolve().parents[4] / "shared"
-    return base / SPEC_RELATIVE
+    """Where the description should be in the shared data (devtools/doubles/shared_data.py); not checked."""
+    return shared_root() / SPEC_RELATIVE
 
 
 def to_json_schema(node: Any, components: dict[str, Any], _depth: int = 0) -> Any:
@@ -117,8 +115,8 @@ class Contract:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Contract:
-        """Read the description (default: :func:`default_spec_path`)."""
-        source = path or default_spec_path()
+        """Read the description (default: the shared data's; ``SharedDataMissing`` says where it looked)."""
+        source = path or shared_path(SPEC_RELATIVE)
         return cls(json.loads(source.read_text(encoding="utf-8")))
 
     def route(self, method: str, path: str) -> Match | None:

@@ -13,6 +13,7 @@ from devtools.cluster import procs
 pytestmark = pytest.mark.timeout(30)
 
 
+@pytest.mark.slow
 def test_spawn_alive_stop(tmp_path: Path) -> None:
     proc = procs.spawn(tmp_path, "sleeper", [sys.executable, "-c", "import time; time.sleep(60)", "sleeper-marker"])
     try:

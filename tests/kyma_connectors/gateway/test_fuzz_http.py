@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.kyma_connectors.gateway.harness import Gateway, PublisherDouble, github_signature
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 SECRET = "test-secret"
 ALLOWED = {200, 202, 400, 401, 413, 415}
 

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.timeout(60)
 SECRET = "test-secret"
 
 
+@pytest.mark.slow
 def test_every_shared_payload_arrives_as_a_cataloged_cloudevent(
     gateway_factory: GatewayFactory, publisher: PublisherDouble
 ) -> None:

@@ -30,6 +30,7 @@ def deliver(gateway: Gateway, delivery: str, body: bytes = PUSH, event: str = "p
         return 0
 
 
+@pytest.mark.slow
 def test_publisher_outage_loses_nothing(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
     """Publisher down: N deliveries acknowledged and spooled; publisher back: exactly N distinct events, once each,
     promptly -- the first successful retry wakes the others from their (here up to 30 s) backoff."""
@@ -50,6 +51,7 @@ def test_publisher_outage_loses_nothing(gateway_factory: GatewayFactory, publish
     assert sorted(ids) == sorted(f"out-{i}" for i in range(count))
 
 
+@pytest.mark.slow
 def test_sigkill_under_load_then_restart(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
     """SIGKILL mid-traffic, restart on the same spool: every acknowledged delivery arrives; redeliveries of them are
     suppressed; the only possible repeats are the few events in flight to the publisher at the kill (bounded)."""
@@ -91,6 +93,7 @@ def test_sigkill_under_load_then_restart(gateway_factory: GatewayFactory, publis
     assert len(repeats) <= 4 * concurrency, f"at-least-once window exceeded: {len(repeats)} repeats"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", ["disk", "quota"])
 def test_full_disk_answers_503_and_keeps_what_it_acknowledged(
     gateway_factory: GatewayFactory, publisher: PublisherDouble, limit: str

@@ -58,6 +58,7 @@ def spans(collector: Collector) -> dict[str, list[object]]:
     return found
 
 
+@pytest.mark.slow
 def test_spans_are_exported_in_the_senders_trace(
     gateway_factory: GatewayFactory, publisher: PublisherDouble, collector: Collector
 ) -> None:

@@ -8,21 +8,16 @@ the part Pulumi mocks skip. (The engine and kube-apiserver end-to-end run lives 
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2
-from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from devtools.doubles.github import GitHubDouble
 from tests.kyma_connectors.hooks.helpers import SECRET, Receiver, admin, provider_inputs
-from tests.support.paths import REPO
+from tests.support.provider_host import dynamic_provider_host, plain, struct
 
 pytestmark = pytest.mark.timeout(60)
 URN = "urn:pulumi:dev::kyma-connectors::pulumi-python:dynamic/kyma-connectors:WebhookRegistration::gh-hook"
@@ -30,33 +25,8 @@ URN = "urn:pulumi:dev::kyma-connectors::pulumi-python:dynamic/kyma-connectors:We
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi.dynamic"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().strip())
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        stub = provider_pb2_grpc.ResourceProviderStub(channel)
-        stub.Configure(provider_pb2.ConfigureRequest(acceptSecrets=False, args=struct_pb2.Struct()))
+    with dynamic_provider_host() as stub:
         yield stub
-        channel.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    # A private loop, as the host itself does: asyncio.run() would unset the thread's loop for later (mock) tests.
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
-
-
-def plain(message: struct_pb2.Struct) -> dict[str, Any]:
-    return dict(rpc.deserialize_properties(message))
 
 
 def news(github: GitHubDouble, gateway: Receiver, **changes: Any) -> dict[str, Any]:
