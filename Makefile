@@ -16,7 +16,7 @@ help:  ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Develop
-.PHONY: venv lint test check specs
+.PHONY: venv lint test test-quick check
 venv: $(VENV)/.installed  ## the development virtualenv (.venv): the distribution, editable, with every extra
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: venv  ## ruff, mypy --strict and the layer contracts (import-linter)
 
 test: venv  ## the fast test suite: Pulumi mocks, both services and the doubles as real loopback processes
 	$(VENV)/bin/pytest -q -m "not e2e"
+
+test-quick: venv  ## the fast suite without the tests marked slow (a quick loop while developing)
+	$(VENV)/bin/pytest -q -m "not e2e and not slow"
 
 check: lint test  ## lint and test
 
