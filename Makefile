@@ -9,6 +9,7 @@ STACK ?= local
 PUBLISHER_DOUBLE_PORT ?= 8081
 GITHUB_DOUBLE_PORT ?= 8181
 GITHUB_DOUBLE_TOKEN ?= ghp_dev_double
+SPECGEN_MODULES := devtools/specgen/node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help
@@ -16,8 +17,8 @@ help:  ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Develop
-.PHONY: venv lint test test-quick check
-venv: $(VENV)/.installed  ## the development virtualenv (.venv): the distribution, editable, with every extra
+.PHONY: venv lint test test-quick check specs specs-check validate-asyncapi
+venv: $(VENV)/.installed $(SPECGEN_MODULES)  ## the development virtualenv (.venv): the distribution, editable, with every extra
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -36,6 +37,22 @@ test-quick: venv  ## the fast suite without the tests marked slow (a quick loop 
 	$(VENV)/bin/pytest -q -m "not e2e and not slow"
 
 check: lint test  ## lint and test
+
+# specs/github/asyncapi.yaml is generated from GitHub's webhook payload schemas (../shared/github/schemas, or
+# $KC_SHARED/github/schemas); tests/devtools/specgen fails while the committed file and a fresh render differ.
+# The official AsyncAPI JSON Schemas come from the npm package pinned in devtools/specgen/package-lock.json.
+$(SPECGEN_MODULES): devtools/specgen/package.json devtools/specgen/package-lock.json
+	npm ci --prefix devtools/specgen --no-audit --no-fund --loglevel=error
+	touch $@
+
+specs: venv  ## re-render specs/github/asyncapi.yaml from GitHub's webhook schemas (after GitHub adds events)
+	$(PY) -m devtools.specgen
+
+specs-check: venv  ## fail when specs/github/asyncapi.yaml differs from a fresh render
+	$(PY) -m devtools.specgen --check
+
+validate-asyncapi: venv  ## AsyncAPI 2.6 schema + catalog rules for FILES (default: every shipped catalog)
+	$(PY) -m devtools.specgen validate $(or $(FILES),$(wildcard specs/*/asyncapi.yaml))
 
 ##@ Run locally
 .PHONY: demo demo-down cluster-up cluster-down publisher-double github-double qualtrics-double policy-preview

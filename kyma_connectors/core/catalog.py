@@ -21,6 +21,20 @@ Document shape (AsyncAPI 2.x): every channel name *is* a CloudEvents type, and i
 
 Types are restricted to ``[a-z0-9.]`` with at least two segments: Kyma eventing strips everything else from a type,
 so a type that survives cleaning unchanged is the only kind a Subscription can name reliably.
+
+The naming rule (:func:`derive_type`): each dot-separated part of the native event name, then of the action,
+lowercased with everything outside ``[a-z0-9]`` removed, joined with ``.``, then ``.v1``:
+``pull_request`` + ``review_requested`` -> ``pullrequest.reviewrequested.v1``; ``surveyengine.completedResponse`` ->
+``surveyengine.completedresponse.v1``. The generated GitHub catalog names every channel this way, and the gateway
+publishes a delivery the catalog does not list under the type the rule derives for it (``Catalog.resolve``).
+
+Mapping both ways, for every consumer:
+
+- native -> type: :meth:`Catalog.type_for` (catalogued only) and :meth:`Catalog.resolve` (with the derived fallback);
+- type -> native: :meth:`Catalog.entry_for_type` gives the :class:`CatalogEvent` (native ``event``, ``action``,
+  ``subscription``) of a catalogued type, e.g. to turn a Subscription's ``types`` back into the events a webhook must
+  subscribe to. A derived type of an uncatalogued event cannot be mapped back reliably (the rule drops ``_`` and
+  case), so it yields ``None``: such a type is published, but nothing can subscribe a hook to it by type.
 """
 
 from __future__ import annotations
@@ -37,6 +51,9 @@ from specs import SPECS_DIR
 
 EXTENSION: Final[str] = "x-kyma-connectors"
 """The message extension that maps a channel (a CloudEvents type) to the solution's own event name."""
+
+_LOADER: Final[type[yaml.SafeLoader] | type[yaml.CSafeLoader]] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when present: the generated GitHub catalog (~350 KB) parses in ~0.1 s instead of ~0.7 s."""
 
 TYPE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)+$")
 """A type Kyma's type cleaning leaves unchanged: lowercase alphanumerics, two or more dot-separated segments."""
@@ -70,6 +87,8 @@ class CatalogEvent:
     """False for events a webhook cannot subscribe to (GitHub ``ping``, App-only ``installation``)."""
     subscription: str | None = None
     """What the webhook subscribes to for this event when it is not the event name itself."""
+    hooks: tuple[str, ...] | None = None
+    """The kinds of hook that can subscribe (GitHub: ``repository``, ``organization``); ``None``: every kind."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,11 +109,29 @@ class Catalog:
         """
         return self._index.get((event, action)) or self._index.get((event, None))
 
-    def native_events(self) -> list[str]:
-        """Distinct solution-native event names to subscribe the webhook to, in document order."""
+    def resolve(self, event: str, action: str | None = None) -> tuple[str | None, bool]:
+        """``(type, catalogued)`` for a delivery: the catalog's type, else the type the naming rule derives.
+
+        ``catalogued`` is False for the derived fallback; the type is ``None`` only when the native names have no
+        ``[a-z0-9]`` character at all.
+        """
+        listed = self.type_for(event, action)
+        if listed is not None:
+            return listed, True
+        return derive_type(event, action), False
+
+    def entry_for_type(self, event_type: str) -> CatalogEvent | None:
+        """The catalog entry (native event, action, subscription) published as ``event_type``, or ``None``."""
+        return self._by_type.get(event_type)
+
+    def native_events(self, hook: str | None = None) -> list[str]:
+        """Distinct solution-native event names to subscribe the webhook to, in document order.
+
+        ``hook`` (GitHub: ``repository`` or ``organization``) leaves out events that kind of hook cannot subscribe to.
+        """
         seen: dict[str, None] = {}
         for entry in self.events:
-            if entry.subscribable:
+            if entry.subscribable and (hook is None or entry.hooks is None or hook in entry.hooks):
                 seen.setdefault(entry.event, None)
         return list(seen)
 
@@ -135,6 +172,30 @@ class Catalog:
     def _index(self) -> dict[tuple[str, str | None], str]:
         return {(entry.event, entry.action): entry.type for entry in self.events}
 
+    @cached_property
+    def _by_type(self) -> dict[str, CatalogEvent]:
+        return {entry.type: entry for entry in self.events}
+
+
+def derive_type(event: str, action: str | None = None, version: str = "v1") -> str | None:
+    """The CloudEvents type the naming rule gives a native event and action (module docstring), or ``None``.
+
+    ``None`` when nothing of the names survives (no ``[a-z0-9]`` at all): there is no honest type to derive.
+    """
+    names = [event, *([action] if action else [])]
+    segments = [_clean(part) for name in names for part in name.split(".")]
+    kept = [segment for segment in segments if segment]
+    if not kept:
+        return None
+    return ".".join([*kept, version])
+
+
+def _clean(part: str) -> str:
+    return _UNCLEAN.sub("", part.lower())
+
+
+_UNCLEAN: Final[re.Pattern[str]] = re.compile(r"[^a-z0-9]")
+
 
 def catalog_path(solution: str) -> Path:
     """The shipped AsyncAPI document of a solution."""
@@ -153,11 +214,15 @@ def load_catalog(solution: str) -> Catalog:
 def load_catalog_file(path: str | Path, *, solution: str | None = None) -> Catalog:
     """Load and validate an AsyncAPI document as a catalog; every problem is reported at once."""
     path = Path(path)
+    return parse_catalog(read_document(path), source=path, solution=solution or path.parent.name)
+
+
+def read_document(path: Path) -> Any:
+    """An AsyncAPI document's parsed YAML (or JSON); :class:`CatalogError` when it cannot be read or parsed."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(str(path), [f"cannot read: {exc}"]) from exc
-    return parse_catalog(document, source=path, solution=solution or path.parent.name)
 
 
 def parse_catalog(document: Any, *, source: Path, solution: str) -> Catalog:
@@ -217,13 +282,18 @@ def _parse_channel(name: str, channel: Any, where: str, problems: list[str]) -> 
     if action is not None and not isinstance(action, str):
         problems.append(f"{where}.subscribe.message.{EXTENSION}.action: expected a string")
         return None
+    hooks = ext.get("hooks")
+    if hooks is not None and (not isinstance(hooks, list) or not all(isinstance(h, str) and h for h in hooks)):
+        problems.append(f"{where}.subscribe.message.{EXTENSION}.hooks: expected a list of hook kinds")
+        return None
     return CatalogEvent(
         type=name,
         event=ext["event"],
         action=action,
         summary=str(message.get("summary") or message.get("title") or ""),
-        subscribable=bool(ext.get("subscribe", True)),
+        subscribable=bool(ext.get("subscribe", True)) and hooks != [],
         subscription=str(ext["subscription"]) if ext.get("subscription") else None,
+        hooks=tuple(hooks) if hooks is not None else None,
     )
 
 
@@ -235,7 +305,9 @@ __all__ = [
     "CatalogError",
     "CatalogEvent",
     "catalog_path",
+    "derive_type",
     "load_catalog",
     "load_catalog_file",
     "parse_catalog",
+    "read_document",
 ]
