@@ -231,9 +231,9 @@ def _types(member: dict[str, Any], common: Path) -> list[str]:
         return _types(_referenced(member, common), common) or ["object"]
     if isinstance(member.get("allOf"), list):
         for part in member["allOf"]:
-            found = _types(part, common) if isinstance(part, dict) else []
-            if found:
-                return found
+            first = _types(part, common) if isinstance(part, dict) else []
+            if first:
+                return first
         return []
     found: list[str] = []
     for key in ("oneOf", "anyOf"):
