@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kyma_connectors.core.catalog import TYPE_PATTERN, CatalogError, load_catalog, load_catalog_file, parse_catalog
+from kyma_connectors.core.catalog import (
+    TYPE_PATTERN,
+    CatalogError,
+    derive_type,
+    load_catalog,
+    load_catalog_file,
+    parse_catalog,
+)
 from tests.support.paths import GITHUB_PAYLOADS as PAYLOADS
 
 
@@ -108,3 +115,59 @@ def test_qualtrics_per_survey_topics_are_subscribed_with_a_wildcard() -> None:
     assert catalog.subscriptions(["surveyengine.completedResponse"]) == ["surveyengine.completedResponse.*"]
     assert catalog.type_for("surveyengine.completedResponse") == "surveyengine.completedresponse.v1"
     assert load_catalog("github").subscriptions(["push", "issues"]) == ["push", "issues"]
+
+
+@pytest.mark.parametrize(("event", "action", "expected"), [
+    ("push", None, "push.v1"),
+    ("pull_request", "review_requested", "pullrequest.reviewrequested.v1"),
+    ("surveyengine.completedResponse", None, "surveyengine.completedresponse.v1"),
+    ("Order-Placed", "re:tried", "orderplaced.retried.v1"),
+    ("a..b", "", "a.b.v1"),
+    ("___", None, None),
+])
+def test_naming_rule(event: str, action: str | None, expected: str | None) -> None:
+    """Lowercase, [a-z0-9] only per dot-separated part, empty parts dropped, then `.v1`; the result Kyma keeps."""
+    derived = derive_type(event, action)
+    assert derived == expected
+    assert derived is None or TYPE_PATTERN.match(derived)
+
+
+def test_resolve_falls_back_to_the_derived_type_and_says_so() -> None:
+    github = load_catalog("github")
+    assert github.resolve("issues", "opened") == ("issues.opened.v1", True)
+    assert github.resolve("issues", "brand_new_action") == ("issues.brandnewaction.v1", False)
+    assert github.resolve("brand_new_event", None) == ("brandnewevent.v1", False)
+    assert github.resolve("repository_dispatch", "deploy-now") == ("repositorydispatch.v1", True)  # any action
+
+
+def test_entry_for_type_maps_a_catalogued_type_back_to_its_native_event() -> None:
+    """What a Subscription reconciler needs: type -> native event, action and webhook subscription."""
+    github, qualtrics = load_catalog("github"), load_catalog("qualtrics")
+    entry = github.entry_for_type("pullrequest.reviewrequested.v1")
+    assert entry is not None
+    assert (entry.event, entry.action, entry.subscribable) == ("pull_request", "review_requested", True)
+    for item in github.events:
+        assert github.entry_for_type(item.type) == item
+    survey = qualtrics.entry_for_type("surveyengine.completedresponse.v1")
+    assert survey is not None
+    assert qualtrics.subscriptions([survey.event]) == ["surveyengine.completedResponse.*"]
+    assert github.entry_for_type("issues.brandnewaction.v1") is None
+
+
+def test_hook_kinds_narrow_the_subscribable_events(tmp_path: Path) -> None:
+    doc = {
+        "asyncapi": "2.6.0",
+        "channels": {
+            "team.created.v1": {"subscribe": {"message": {"x-kyma-connectors": {
+                "event": "team", "action": "created", "hooks": ["organization"]}}}},
+            "push.v1": {"subscribe": {"message": {"x-kyma-connectors": {"event": "push"}}}},
+            "bad.v1": {"subscribe": {"message": {"x-kyma-connectors": {"event": "bad", "hooks": "organization"}}}},
+        },
+    }
+    with pytest.raises(CatalogError, match=r"channels\.bad\.v1\.subscribe\.message\.x-kyma-connectors\.hooks"):
+        parse_catalog(doc, source=tmp_path / "a.yaml", solution="x")
+    del doc["channels"]["bad.v1"]
+    catalog = parse_catalog(doc, source=tmp_path / "a.yaml", solution="x")
+    assert catalog.native_events("repository") == ["push"]
+    assert catalog.native_events("organization") == ["team", "push"]
+    assert catalog.native_events() == ["team", "push"]
