@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -155,7 +156,7 @@ def test_entry_for_type_maps_a_catalogued_type_back_to_its_native_event() -> Non
 
 
 def test_hook_kinds_narrow_the_subscribable_events(tmp_path: Path) -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "asyncapi": "2.6.0",
         "channels": {
             "team.created.v1": {"subscribe": {"message": {"x-kyma-connectors": {
