@@ -20,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kyma_connectors.gateway.deliveries import Ignored, Mapper
+from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued
 from kyma_connectors.gateway.errors import (
     DeliveryError,
     MalformedDeliveryError,
@@ -148,13 +148,17 @@ class GatewayApp:
             body = await self._read_body(headers, receive)
             mapped = self.mapper.map(headers, body)
             if isinstance(mapped, Ignored):
+                self.metrics.count_uncatalogued(mapped.event, mapped.action, "dropped")
                 self.metrics.ignored.labels("unknown_event").inc()
-                LOG.debug("ignored delivery of unlisted event %s/%s", mapped.event, mapped.action)  # metric counts it
-                return 202, {"status": "ignored", "reason": "event not in the catalog"}
+                return 202, {"status": "ignored", "reason": "event not in the catalog (GATEWAY_UNKNOWN_EVENTS=drop)",
+                             "event": mapped.event, "action": mapped.action}
+            uncatalogued = mapped if isinstance(mapped, Uncatalogued) else None
+            mapped_event = mapped.event if isinstance(mapped, Uncatalogued) else mapped
             if span is not None:
-                span.set_attribute("cloudevents.event_id", mapped.id)
-                span.set_attribute("cloudevents.event_type", mapped.type)
-            event = _with_trace_context(mapped, None if self.tracer else parent) if parent is not None else mapped
+                span.set_attribute("cloudevents.event_id", mapped_event.id)
+                span.set_attribute("cloudevents.event_type", mapped_event.type)
+            event = (_with_trace_context(mapped_event, None if self.tracer else parent) if parent is not None
+                     else mapped_event)
             spooling = self.tracer.start_as_current_span("spool") if self.tracer else nullcontext(None)
             with spooling:
                 outcome = await self.spool.append(event)
@@ -164,7 +168,11 @@ class GatewayApp:
         self.metrics.accepted.inc()
         self.metrics.backlog.set(self.spool.backlog)
         self.metrics.handling.observe(time.perf_counter() - started)
-        return 202, {"status": "accepted", "id": event.id, "type": event.type}
+        answer: dict[str, Any] = {"status": "accepted", "id": event.id, "type": event.type}
+        if uncatalogued is None:
+            return 202, answer
+        self.metrics.count_uncatalogued(uncatalogued.native_event, uncatalogued.native_action, "published", event.type)
+        return 202, {**answer, "catalogued": False}
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         cap = self.settings.max_body_bytes

@@ -5,7 +5,8 @@ parsing (400). Nothing is parsed before the sender has proven it holds a secret.
 
 Mapping (CloudEvents 1.0): ``id`` = the solution's delivery id (``X-GitHub-Delivery`` is stable across GitHub
 redeliveries) or a name-based UUID of the delivery's content; ``source`` = the Kyma application; ``type`` = the
-catalog's type for (event, action); ``data`` = the payload JSON, byte for byte.
+catalog's type for (event, action), or for an event or action the catalog does not list the type its naming rule
+derives (``catalog.derive_type``; ``GATEWAY_UNKNOWN_EVENTS``); ``data`` = the payload JSON, byte for byte.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ NATIVE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 DIGEST_NAMESPACE: Final[uuid.UUID] = uuid.UUID("5b6b1a52-4c55-4f7b-9d0e-6f2b8a3c1e11")
 """Namespace of the name-based UUIDs that identify deliveries without an id of their own."""
 MAX_FORM_FIELDS: Final[int] = 64
+QUALTRICS_ID: Final[re.Pattern[str]] = re.compile(r"^[A-Z]{1,4}_[A-Za-z0-9]+$")
+"""Qualtrics object ids (``SV_`` surveys, ``R_`` responses, ``GR_`` groups): the instance part of a topic."""
 
 Headers = Mapping[str, str]
 """Request headers with lower-case names."""
@@ -46,10 +49,22 @@ Headers = Mapping[str, str]
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
-    """A verified delivery the gateway acknowledges but does not publish (its event is not in the catalog)."""
+    """A verified delivery acknowledged but not published: uncatalogued, and ``GATEWAY_UNKNOWN_EVENTS=drop``."""
 
     event: str
     action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Uncatalogued:
+    """A verified delivery the catalog does not list, published anyway under a derived (or the catch-all) type.
+
+    A wrapper rather than a flag on :class:`Event`, so the spooled record stays what the publisher receives.
+    """
+
+    event: Event
+    native_event: str
+    native_action: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +91,25 @@ class Mapper:
             Solution.GENERIC: self._generic,
         }[settings.solution]
 
-    def map(self, headers: Headers, body: bytes, *, now: datetime | None = None) -> Event | Ignored:
-        """Verify ``body`` and return the event to publish, or :class:`Ignored`; raises a ``DeliveryError``."""
+    def map(self, headers: Headers, body: bytes, *, now: datetime | None = None) -> Event | Uncatalogued | Ignored:
+        """Verify ``body`` and return the event to publish, or :class:`Ignored`; raises a ``DeliveryError``.
+
+        The type: the catalog's for (event, action); for an event or action the catalog does not list, the type the
+        catalog's naming rule derives (``GATEWAY_UNKNOWN_EVENTS=publish``, the default), the catch-all type
+        (``catchall``), or nothing (``drop``). A name without any ``[a-z0-9]`` falls back to the catch-all type.
+        """
         native = self._map(headers, body)
-        event_type = self._type_for(native)
-        if event_type is None:
-            if self.settings.unknown_events is UnknownEvents.DROP:
-                return Ignored(native.event, native.action)
-            event_type = self.settings.effective_catchall_type
+        listed, catalogued = self.catalog.resolve(native.event, native.action)
+        if catalogued and listed is not None:
+            return self._event(native, listed, now)
+        policy = self.settings.unknown_events
+        if policy is UnknownEvents.DROP:
+            return Ignored(native.event, native.action)
+        derived = listed if policy is UnknownEvents.PUBLISH else None
+        event = self._event(native, derived or self.settings.effective_catchall_type, now)
+        return Uncatalogued(event, native.event, native.action)
+
+    def _event(self, native: _Native, event_type: str, now: datetime | None) -> Event:
         extensions = {"nativeevent": native.event, **native.extensions}
         if native.action is not None:
             extensions["nativeaction"] = native.action
@@ -98,10 +124,7 @@ class Mapper:
             extensions=extensions,
         )
 
-    def _type_for(self, native: _Native) -> str | None:
-        return self.catalog.type_for(native.event, native.action)
-
-    # --- GitHub: docs.github.com kyma_connectors/hooks/webhook-events-and-payloads, validating-webhook-deliveries ---
+    # --- GitHub: docs.github.com webhooks/webhook-events-and-payloads, validating-webhook-deliveries ---
     def _github(self, headers: Headers, body: bytes) -> _Native:
         media = media_type(headers)
         if media not in (JSON, FORM):
@@ -155,13 +178,18 @@ class Mapper:
         """The catalog event of a topic: brand prefix stripped, then the per-survey suffix if needed.
 
         ``sapdevelopment.surveyengine.completedResponse.SV_1`` -> ``surveyengine.completedResponse``
-        (specs/qualtrics/asyncapi.yaml header). A topic without a brand prefix is tried as it is too. Unknown
-        topics keep their brand-less name (the ``nativeevent`` of a catch-all event).
+        (specs/qualtrics/asyncapi.yaml header). A topic without a brand prefix is tried as it is too. An unknown
+        topic keeps its brand-less name without a trailing Qualtrics id (``SV_...``, ``GR_...``): a per-survey topic
+        Qualtrics adds later must become one derived type, not one per survey.
         """
         parts = topic.split(".")
         unbranded = ".".join(parts[1:]) if len(parts) > 1 else topic
         candidates = (unbranded, ".".join(parts[1:-1]), topic, ".".join(parts[:-1]))
-        return next((name for name in candidates if name and self.catalog.type_for(name) is not None), unbranded)
+        known = next((name for name in candidates if name and self.catalog.type_for(name) is not None), None)
+        if known is not None:
+            return known
+        tail = unbranded.rsplit(".", 1)
+        return tail[0] if len(tail) == 2 and QUALTRICS_ID.match(tail[1]) else unbranded
 
     # --- Generic signed webhooks: specs/generic/asyncapi.yaml ---
     def _generic(self, headers: Headers, body: bytes) -> _Native:

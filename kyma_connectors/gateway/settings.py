@@ -35,12 +35,19 @@ class Solution(StrEnum):
 
 
 class UnknownEvents(StrEnum):
-    """What to do with a verified delivery whose event the catalog does not list."""
+    """What to do with a verified delivery whose event or action the catalog does not list (docs/event-gateway.md).
 
-    DROP = "drop"
-    """Answer 202, count it (``event_gateway_deliveries_ignored_total``), publish nothing."""
+    The default publishes: GitHub adds events and actions faster than any catalog is re-generated, and a hook that
+    GitHub delivers to must not lose them silently. Every such delivery is counted in
+    ``event_gateway_deliveries_uncatalogued_total{disposition}``.
+    """
+
     PUBLISH = "publish"
-    """Publish it under ``GATEWAY_CATCHALL_TYPE``."""
+    """Publish it under the type the catalog's naming rule derives (``issues.brandnewaction.v1``)."""
+    DROP = "drop"
+    """Answer 202 ``{"status": "ignored"}`` saying why, publish nothing."""
+    CATCHALL = "catchall"
+    """Publish every such delivery under one type, ``GATEWAY_CATCHALL_TYPE``."""
 
 
 class GenericAuth(StrEnum):
@@ -103,9 +110,10 @@ class Settings:
     catalog: Path | None = None
     """AsyncAPI document; ``None`` means the shipped ``specs/<solution>/asyncapi.yaml``."""
     legacy_events: bool = False
-    unknown_events: UnknownEvents = UnknownEvents.DROP
+    unknown_events: UnknownEvents = UnknownEvents.PUBLISH
     catchall_type: str = ""
-    """Type for unlisted events when ``unknown_events`` is ``publish``; default ``<solution>.unknown.v1``."""
+    """Type for unlisted events when ``unknown_events`` is ``catchall`` (and for names the naming rule cannot turn
+    into a type); default ``<solution>.unknown.v1``."""
     max_body_bytes: int = 32 * 1024 * 1024
     """GitHub caps payloads at 25 MB; form encoding inflates them, hence 32 MiB."""
     spool_max_bytes: int = 1024 * 1024 * 1024
@@ -150,7 +158,7 @@ class Settings:
             port=reader.integer("PORT", cls.port, 1, 65535),
             catalog=_optional_path(reader.text("CATALOG", "")),
             legacy_events=reader.boolean("LEGACY_EVENTS", False),
-            unknown_events=reader.enum("UNKNOWN_EVENTS", UnknownEvents, UnknownEvents.DROP) or UnknownEvents.DROP,
+            unknown_events=reader.enum("UNKNOWN_EVENTS", UnknownEvents, UnknownEvents.PUBLISH) or UnknownEvents.PUBLISH,
             catchall_type=reader.text("CATCHALL_TYPE", "", TYPE_PATTERN, "[a-z0-9.] with two or more segments") or "",
             max_body_bytes=reader.integer("MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 31),
             spool_max_bytes=reader.integer("SPOOL_MAX_BYTES", cls.spool_max_bytes, 64 * 1024, 1 << 50),

@@ -9,6 +9,7 @@ context (and so the trace id) is still propagated.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 
@@ -19,6 +20,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
+LOG = logging.getLogger(__name__)
 PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), B3MultiFormat(), B3SingleFormat()])
 TRACE_CONTEXT = TraceContextTextMapPropagator()
 
@@ -43,6 +45,13 @@ class Metrics:
         self.ignored = Counter(
             "event_gateway_deliveries_ignored", "Verified deliveries not published, by reason", ["reason"], registry=r
         )
+        self.uncatalogued = Counter(
+            "event_gateway_deliveries_uncatalogued",
+            "Verified deliveries whose event or action the catalog does not list, by what happened to them",
+            ["disposition"],
+            registry=r,
+        )
+        self._uncatalogued_seen: set[tuple[str, str | None]] = set()
         self.published = Counter("event_gateway_events_published", "Events accepted by the publisher", registry=r)
         self.retried = Counter(
             "event_gateway_publish_retries", "Failed publish attempts that will be retried", registry=r
@@ -71,6 +80,23 @@ class Metrics:
         )
 
 
+    def count_uncatalogued(self, event: str, action: str | None, disposition: str, event_type: str = "") -> None:
+        """Count an uncatalogued delivery (``published`` or ``dropped``); log each distinct name once.
+
+        The names stay out of the metric's labels (a sender controls them: unbounded series); the log line says
+        which event the catalog lacks, at most :data:`UNCATALOGUED_LOGGED` distinct names per process.
+        """
+        self.uncatalogued.labels(disposition).inc()
+        key = (event, action)
+        if key not in self._uncatalogued_seen and len(self._uncatalogued_seen) < UNCATALOGUED_LOGGED:
+            self._uncatalogued_seen.add(key)
+            outcome = f"published as {event_type}" if disposition == "published" else "dropped"
+            LOG.warning("event %r action %r is not in the catalog: %s (re-generate the catalog: make specs)",
+                        event, action, outcome)
+
+
+UNCATALOGUED_LOGGED = 256
+"""Distinct uncatalogued (event, action) names logged per process; the metric counts every delivery."""
 TRACE_HEADERS = ("traceparent", "b3", "x-b3-traceid")
 
 

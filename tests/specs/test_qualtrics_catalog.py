@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from catalog import derive_type, load_catalog
+from kyma_connectors.core.catalog import derive_type, load_catalog
 from tests.support.paths import SPECS
 
 DOCUMENTED = {

@@ -174,11 +174,12 @@ class Gateway(Process):
         result: dict[str, Any] = requests.get(f"{self.url}/readyz", timeout=5).json()
         return result
 
-    def metric(self, name: str) -> float:
-        """Sum of a metric's samples (all label sets) from ``/metrics``."""
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples from ``/metrics``: all label sets, or those carrying every given label."""
         total = 0.0
+        wanted = [f'{key}="{value}"' for key, value in labels.items()]
         for line in requests.get(f"{self.url}/metrics", timeout=5).text.splitlines():
-            if line.startswith(name) and (line[len(name)] in " {"):
+            if line.startswith(name) and (line[len(name)] in " {") and all(w in line for w in wanted):
                 total += float(line.rsplit(" ", 1)[1])
         return total
 

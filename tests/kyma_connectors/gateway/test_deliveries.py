@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyma_connectors.core.catalog import load_catalog
-from kyma_connectors.gateway.deliveries import Ignored, Mapper
+from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued
 from kyma_connectors.gateway.errors import DeliveryError
 from kyma_connectors.gateway.records import Event
 from kyma_connectors.gateway.settings import Settings
@@ -24,8 +24,9 @@ SECRET = "s3cret"
 
 
 @functools.cache
-def mapper(solution: str) -> Mapper:
-    env = {"GATEWAY_SOLUTION": solution, "GATEWAY_APPLICATION": "app", "GATEWAY_WEBHOOK_SECRETS": SECRET}
+def mapper(solution: str, unknown_events: str = "publish") -> Mapper:
+    env = {"GATEWAY_SOLUTION": solution, "GATEWAY_APPLICATION": "app", "GATEWAY_WEBHOOK_SECRETS": SECRET,
+           "GATEWAY_UNKNOWN_EVENTS": unknown_events}
     return Mapper(Settings.from_env(env), load_catalog(solution))
 
 
@@ -81,8 +82,43 @@ def test_qualtrics_topic_resolution() -> None:
         result = qualtrics.map(form, urlencode({"Topic": topic, "MSG": msg, "HMAC": mac}).encode())
         assert isinstance(result, Event)
         assert result.type == expected
-    unknown = qualtrics.map(form, urlencode({"Topic": "brand.nothing.here", "MSG": msg, "HMAC": mac}).encode())
-    assert unknown == Ignored("nothing.here", None)
+    def deliver(topic: str, solution_mapper: Mapper = qualtrics) -> Event | Uncatalogued | Ignored:
+        return solution_mapper.map(form, urlencode({"Topic": topic, "MSG": msg, "HMAC": mac}).encode())
+
+    unknown = deliver("brand.nothing.here")
+    assert isinstance(unknown, Uncatalogued)
+    assert (unknown.event.type, unknown.native_event) == ("nothing.here.v1", "nothing.here")
+    # a per-survey topic Qualtrics adds later: one derived type for every survey, not one per survey id
+    for survey in ("SV_1", "SV_2abc"):
+        later = deliver(f"brand.surveyengine.newKind.{survey}")
+        assert isinstance(later, Uncatalogued)
+        assert later.event.type == "surveyengine.newkind.v1"
+        assert later.event.extensions["topic"] == f"brand.surveyengine.newKind.{survey}"
+    assert deliver("brand.nothing.here", mapper("qualtrics", "drop")) == Ignored("nothing.here", None)
+
+
+def test_uncatalogued_github_events_and_actions_get_the_derived_type() -> None:
+    """A known event with a new action, or a new event: published under the naming rule's type, marked as such."""
+    for event, action, expected in [("issues", "brand_new_action", "issues.brandnewaction.v1"),
+                                    ("future_event", None, "futureevent.v1"),
+                                    ("future_event", "made", "futureevent.made.v1")]:
+        body = json.dumps({"action": action} if action else {}).encode()
+        headers = {"content-type": "application/json", "x-github-event": event, "x-github-delivery": "d",
+                   "x-hub-signature-256": signed(body)}
+        published = mapper("github").map(headers, body)
+        assert isinstance(published, Uncatalogued)
+        assert (published.event.type, published.native_event, published.native_action) == (expected, event, action)
+        assert published.event.extensions["nativeevent"] == event
+        assert mapper("github", "drop").map(headers, body) == Ignored(event, action)
+        catchall = mapper("github", "catchall").map(headers, body)
+        assert isinstance(catchall, Uncatalogued)
+        assert catchall.event.type == "github.unknown.v1"
+    # a name the rule cannot turn into a type still gets published, under the catch-all type
+    body = b"{}"
+    odd = {"content-type": "application/json", "x-github-event": "___", "x-hub-signature-256": signed(body)}
+    result = mapper("github").map(odd, body)
+    assert isinstance(result, Uncatalogued)
+    assert result.event.type == "github.unknown.v1"
 
 
 HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=80)
@@ -102,7 +138,8 @@ CONTENT_TYPES = st.sampled_from(["application/json", "application/x-www-form-url
 def test_arbitrary_input_only_raises_delivery_errors(
     solution: str, headers: dict[str, str], body: bytes, content_type: str, sign: bool
 ) -> None:
-    """Whatever arrives -- even correctly signed garbage -- maps to an event, Ignored, or a DeliveryError."""
+    """Whatever arrives -- even correctly signed garbage -- maps to an event (maybe uncatalogued), Ignored, or a
+    DeliveryError."""
     request = {**headers, "content-type": content_type}
     if sign:
         request["x-hub-signature-256"] = request["x-signature-256"] = signed(body)
@@ -116,7 +153,9 @@ def test_arbitrary_input_only_raises_delivery_errors(
         assert 400 <= problem.status < 500
         assert SECRET not in str(problem)
         return
-    assert isinstance(result, Event | Ignored)
+    assert isinstance(result, Event | Uncatalogued | Ignored)
+    if isinstance(result, Uncatalogued):
+        result = result.event
     if isinstance(result, Event):
         assert result.source == "app"
         json.loads(result.data)  # data is always valid JSON

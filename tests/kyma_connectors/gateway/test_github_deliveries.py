@@ -125,8 +125,9 @@ def test_redelivery_is_acknowledged_once(gateway_factory: GatewayFactory, publis
 
 
 def test_cheap_clear_rejections(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
-    """415 wrong type, 413 over the cap, 400 malformed, 404/405 wrong endpoint; unknown events dropped with 202."""
-    gateway = gateway_factory(GATEWAY_MAX_BODY_BYTES="4096")
+    """415 wrong type, 413 over the cap, 400 malformed, 404/405 wrong endpoint; with GATEWAY_UNKNOWN_EVENTS=drop,
+    uncatalogued events are dropped with a 202 that says so, and counted."""
+    gateway = gateway_factory(GATEWAY_MAX_BODY_BYTES="4096", GATEWAY_UNKNOWN_EVENTS="drop")
     body = b'{"zen": "x"}'
     text = {**github_headers(SECRET, body, "ping", "x-1"), "Content-Type": "text/plain"}
     assert gateway.post(body, text).status_code == 415
@@ -142,17 +143,44 @@ def test_cheap_clear_rejections(gateway_factory: GatewayFactory, publisher: Publ
     assert gateway.post(body, no_event).status_code == 400
     unknown = gateway.post(body, github_headers(SECRET, body, "not_a_github_event", "x-5"))
     assert (unknown.status_code, unknown.json()["status"]) == (202, "ignored")
+    assert "GATEWAY_UNKNOWN_EVENTS=drop" in unknown.json()["reason"]
+    assert unknown.json()["event"] == "not_a_github_event"
     assert gateway.metric("event_gateway_deliveries_ignored_total") == 1
+    assert gateway.metric("event_gateway_deliveries_uncatalogued_total", disposition="dropped") == 1
     assert requests.get(f"{gateway.url}/webhook", timeout=5).status_code == 405
     assert requests.post(f"{gateway.url}/other", timeout=5).status_code == 404
     assert gateway.metric("event_gateway_deliveries_rejected_total") == 7  # 415, 413, 413, 400, 400, 405, 404
     assert publisher.events() == []
 
 
+def test_uncatalogued_events_and_actions_are_published_under_the_derived_type_and_counted(
+    gateway_factory: GatewayFactory, publisher: PublisherDouble
+) -> None:
+    """Nothing GitHub sends is lost because the catalog lags: a new action of a known event and a new event."""
+    gateway = gateway_factory()
+    sent = {"n-1": ("issues", {"action": "brand_new_action"}), "n-2": ("future_event", {"zen": 1}),
+            "n-3": ("issues", {"action": "opened"})}
+    answers = {}
+    for delivery, (event, payload) in sent.items():
+        body = json.dumps(payload).encode()
+        answers[delivery] = gateway.post(body, github_headers(SECRET, body, event, delivery)).json()
+    assert answers["n-1"] == {"status": "accepted", "id": "n-1", "type": "issues.brandnewaction.v1",
+                              "catalogued": False}
+    assert answers["n-2"]["type"] == "futureevent.v1"
+    assert "catalogued" not in answers["n-3"]
+    events = {event["id"]: event for event in publisher.wait_for(3)}
+    assert events["n-1"]["type"] == "issues.brandnewaction.v1"
+    assert events["n-1"]["extensions"]["nativeaction"] == "brand_new_action"
+    assert events["n-2"]["type"] == "futureevent.v1"
+    assert events["n-3"]["type"] == "issues.opened.v1"
+    assert gateway.metric("event_gateway_deliveries_uncatalogued_total", disposition="published") == 2
+    assert "is not in the catalog: published as issues.brandnewaction.v1" in gateway.log.read_text()
+
+
 def test_unknown_events_can_be_published_under_the_catchall_type(
     gateway_factory: GatewayFactory, publisher: PublisherDouble
 ) -> None:
-    gateway = gateway_factory(GATEWAY_UNKNOWN_EVENTS="publish")
+    gateway = gateway_factory(GATEWAY_UNKNOWN_EVENTS="catchall")
     body = b'{"action": "brand_new"}'
     assert gateway.post(body, github_headers(SECRET, body, "future_event", "u-1")).status_code == 202
     (event,) = publisher.wait_for(1)

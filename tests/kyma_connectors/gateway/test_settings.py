@@ -25,7 +25,7 @@ def test_minimal_environment_gives_documented_defaults() -> None:
     assert settings.publisher_url == "http://eventing-publisher-proxy.kyma-system"
     assert settings.port == 8080
     assert settings.spool_dir == Path("/var/spool/event-gateway")
-    assert settings.unknown_events is UnknownEvents.DROP
+    assert settings.unknown_events is UnknownEvents.PUBLISH
     assert settings.legacy_events is False
     assert settings.catalog_path.parts[-3:] == ("specs", "github", "asyncapi.yaml")
     assert settings.effective_catchall_type == "github.unknown.v1"
@@ -61,9 +61,10 @@ def test_generic_basic_auth_needs_user_password_pairs() -> None:
 
 
 def test_overrides_are_typed() -> None:
-    env = {**BASE, "GATEWAY_PORT": "9000", "GATEWAY_LEGACY_EVENTS": "true", "GATEWAY_UNKNOWN_EVENTS": "publish",
+    env = {**BASE, "GATEWAY_PORT": "9000", "GATEWAY_LEGACY_EVENTS": "true", "GATEWAY_UNKNOWN_EVENTS": "catchall",
            "GATEWAY_CATCHALL_TYPE": "github.other.v1", "GATEWAY_PUBLISHER_URL": "http://127.0.0.1:1/"}
     settings = Settings.from_env(env)
     assert (settings.port, settings.legacy_events) == (9000, True)
     assert settings.effective_catchall_type == "github.other.v1"
+    assert settings.unknown_events is UnknownEvents.CATCHALL
     assert settings.publisher_url == "http://127.0.0.1:1"
