@@ -43,7 +43,7 @@ from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
 from components.kyma_application import KymaApplication, KymaApplicationArgs
 from components.registration_job import RegistrationJob, RegistrationJobArgs
 from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
-from kyma_connectors.core.catalog import SPECS_DIR, Catalog, load_catalog
+from kyma_connectors.core.catalog import SPECS_DIR, Catalog, load_catalog, load_catalog_file
 from kyma_connectors.core.manifest import (
     ApiDefinition,
     Credentials,
@@ -101,9 +101,15 @@ class ConnectorArgs:
 
 
 @cache
-def _catalog(solution: str) -> Catalog:
-    """The solution's catalog, parsed once per process (the YAML parse dominates a run otherwise)."""
-    return load_catalog(solution)
+def _catalog(solution: str, own: str | None = None) -> Catalog:
+    """The solution's catalog, or a generic connector's own (``catalog:``), parsed once per process (the YAML parse
+    dominates a run otherwise)."""
+    return load_catalog_file(own, solution=solution) if own else load_catalog(solution)
+
+
+@cache
+def _registered_text(catalog: Catalog) -> str:
+    return catalog.document_text()
 
 
 @cache
@@ -126,9 +132,11 @@ def openapi_documents(solution: str) -> list[Path]:
 
 
 def selected_catalog(connector: ConnectorSettings) -> Catalog:
-    """The solution's catalog narrowed to the connector's ``events`` (all events when unset)."""
-    catalog = _catalog(connector.solution)
-    return catalog.select(list(connector.events)) if connector.events is not None else catalog
+    """What the connector publishes: the catalog narrowed to its ``events`` (all when unset), plus the events sent
+    without subscription (GitHub ``ping``, ``meta``, App-only). The hooks subscribe to, the Application registers and
+    ``event_types`` lists exactly this, so the three cannot disagree."""
+    catalog = _catalog(connector.solution, connector.catalog)
+    return catalog.published(list(connector.events) if connector.events is not None else None)
 
 
 def build_manifest(args: ConnectorArgs) -> tuple[Manifest, dict[str, str]]:
@@ -143,8 +151,8 @@ def build_manifest(args: ConnectorArgs) -> tuple[Manifest, dict[str, str]]:
             services.append(_api_service(args, path))
             if path is not None:
                 specs[path.name] = _read(path)
-    catalog = _catalog(solution)
-    specs[ASYNCAPI_FILE] = _read(catalog.path)
+    catalog = selected_catalog(connector)
+    specs[ASYNCAPI_FILE] = _registered_text(catalog)
     services.append(ServiceDefinition(
         id=service_id(app, f"{solution}-events"),
         name=f"{solution}-events",
@@ -238,6 +246,7 @@ class Connector(pulumi.ComponentResource):
             webhook_secret=SecretRef(name=secrets.webhook_secret_name, key=WEBHOOK_SECRET_KEY),
             gateway=args.gateway, publisher_url=args.publisher_url, legacy_events=args.legacy,
             env=dict(connector.generic_env), **_replicas(connector),
+            catalog_document=_read(Path(connector.catalog)) if connector.catalog else None,
         ), opts=nested)
         hooks = self._webhooks(name, args, gateway, secrets, catalog, opts)
 
@@ -245,7 +254,7 @@ class Connector(pulumi.ComponentResource):
         self.webhook_url = gateway.webhook_url
         self.webhook_ids = pulumi.Output.all(**{_target_key(t): h.hook_id for t, h in hooks.items()}).apply(dict) \
             if hooks else pulumi.Output.from_input({})
-        self.event_type_names = [e.type for e in catalog.events if e.subscribable]
+        self.event_type_names = catalog.types()
         self.event_types = known(self.event_type_names)
         self.api_gateway_urls = application.gateway_urls
         self.registration_job_name = job.job_name
@@ -267,13 +276,14 @@ class Connector(pulumi.ComponentResource):
         if connector.solution not in REGISTERED_SOLUTIONS:
             return {}
         app = connector.app
-        events = catalog.subscriptions(list(connector.events) if connector.events is not None else None)
+        wanted = list(connector.events) if connector.events is not None else None
         # The solution pings the payload URL when the hook is created: the gateway (all of it) must be up first.
         opts = child_options(self, component_opts, gateway)
         return {
             target: WebhookRegistration(child(name, target_role(target)), WebhookRegistrationArgs(
-                solution=connector.solution, api_url=str(connector.api_url), target=target,
-                url=gateway.webhook_url, events=events, secret=secrets.webhook_secret, token=connector.token,
+                solution=connector.solution, api_url=str(connector.api_url), target=target, url=gateway.webhook_url,
+                events=catalog.subscriptions(wanted, hook_kind(connector.solution, target)),
+                secret=secrets.webhook_secret, token=connector.token,
                 app_id=app.app_id if app else None, installation_id=app.installation_id if app else None,
                 private_key=app.private_key if app else None,
             ), opts=opts)
@@ -283,6 +293,13 @@ class Connector(pulumi.ComponentResource):
 
 def _replicas(connector: ConnectorSettings) -> dict[str, Any]:
     return {"replicas": connector.gateway_replicas} if connector.gateway_replicas is not None else {}
+
+
+def hook_kind(solution: str, target: str) -> str | None:
+    """The kind of hook a target gets, as the catalog names it (GitHub: ``organization`` or ``repository``)."""
+    if solution != "github":
+        return None
+    return "organization" if target.startswith("org:") else "repository"
 
 
 def target_role(target: str) -> str:

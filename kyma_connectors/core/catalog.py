@@ -40,6 +40,7 @@ Mapping both ways, for every consumer:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -54,6 +55,7 @@ EXTENSION: Final[str] = "x-kyma-connectors"
 
 _LOADER: Final[type[yaml.SafeLoader] | type[yaml.CSafeLoader]] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when present: the generated GitHub catalog (~350 KB) parses in ~0.1 s instead of ~0.7 s."""
+_DUMPER: Final[type[yaml.SafeDumper] | type[yaml.CSafeDumper]] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 TYPE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)+$")
 """A type Kyma's type cleaning leaves unchanged: lowercase alphanumerics, two or more dot-separated segments."""
@@ -100,6 +102,8 @@ class Catalog:
     version: str
     events: tuple[CatalogEvent, ...]
     path: Path
+    narrowed: bool = False
+    """True when channels of the document were left out (:meth:`select`, :meth:`published`)."""
 
     def type_for(self, event: str, action: str | None = None) -> str | None:
         """The CloudEvents type for a delivery, or ``None`` when the catalog does not list it.
@@ -135,14 +139,46 @@ class Catalog:
                 seen.setdefault(entry.event, None)
         return list(seen)
 
-    def subscriptions(self, native_events: list[str] | None = None) -> list[str]:
+    def subscriptions(self, native_events: list[str] | None = None, hook: str | None = None) -> list[str]:
         """What to put on the webhook for the given native events (default: every subscribable one), in that order.
 
         Usually the event names themselves; a catalog entry's ``subscription`` replaces its name (Qualtrics wildcards).
+        ``hook`` (GitHub: ``repository``, ``organization``) leaves out what that kind of hook cannot subscribe to, so a
+        connector with repositories and an organization puts organization-only events on the organization hook only.
         """
-        names = self.native_events() if native_events is None else native_events
+        possible = self.native_events(hook)
+        names = possible if native_events is None else [name for name in native_events if name in possible]
         by_event = {entry.event: entry.subscription for entry in self.events if entry.subscription}
         return list(dict.fromkeys(by_event.get(name, name) for name in names))
+
+    def published(self, native_events: list[str] | None = None) -> Catalog:
+        """What a connector subscribed to ``native_events`` (default: all) can publish: those events, plus every
+        event sent without subscription (``subscribable: false``: GitHub ``ping`` on hook creation, ``meta`` on
+        deletion, App-only events when a GitHub App delivers to the gateway).
+
+        This is the list a connector registers in its Application and reports as its event types.
+        """
+        if native_events is None:
+            return self
+        wanted = set(native_events)
+        return self._narrowed(entry for entry in self.events if entry.event in wanted or not entry.subscribable)
+
+    def document_text(self) -> str:
+        """The catalog's AsyncAPI document as text, narrowed to this catalog's channels when it was narrowed.
+
+        What the registrar registers: the shipped file unchanged when nothing was left out (no re-dump, so a
+        registration's content hash stays the file's), else the document with only the remaining channels.
+        """
+        text = self.path.read_text(encoding="utf-8")
+        if not self.narrowed:
+            return text
+        document = read_document(self.path)
+        channels = document.get("channels") if isinstance(document, dict) else None
+        if not isinstance(channels, dict) or set(channels) == set(self.types()):
+            return text
+        kept = set(self.types())
+        narrowed = {**document, "channels": {name: value for name, value in channels.items() if name in kept}}
+        return yaml.dump(narrowed, Dumper=_DUMPER, sort_keys=False, width=120, allow_unicode=True)
 
     def types(self) -> list[str]:
         """Every CloudEvents type of the catalog, in document order."""
@@ -160,13 +196,11 @@ class Catalog:
                 str(self.path), [f"unknown event {name!r} (known: {', '.join(sorted(known))})" for name in unknown]
             )
         wanted = set(native_events)
-        return Catalog(
-            solution=self.solution,
-            title=self.title,
-            version=self.version,
-            events=tuple(entry for entry in self.events if entry.event in wanted),
-            path=self.path,
-        )
+        return self._narrowed(entry for entry in self.events if entry.event in wanted)
+
+    def _narrowed(self, events: Iterable[CatalogEvent]) -> Catalog:
+        return Catalog(solution=self.solution, title=self.title, version=self.version, events=tuple(events),
+                       path=self.path, narrowed=True)
 
     @cached_property
     def _index(self) -> dict[tuple[str, str | None], str]:

@@ -101,6 +101,8 @@ class ConnectorSettings:
     """During a two-phase rotation: the old secret, still accepted by the gateway."""
     generic_env: Mapping[str, str] = field(default_factory=dict)
     """``GATEWAY_GENERIC_*`` settings of the generic solution."""
+    catalog: str | None = None
+    """generic only: the source's own AsyncAPI catalog (a path, relative to the project directory); None: shipped."""
     gateway_host: str = ""
     gateway_replicas: int | None = None
 
@@ -190,6 +192,7 @@ def _connector(raw: Mapping[str, Any], secret: SecretFn) -> ConnectorSettings:
         webhook_secret=secret(str(raw["webhookSecret"])) if "webhookSecret" in raw else None,
         previous_webhook_secret=secret(str(raw["previousWebhookSecret"])) if "previousWebhookSecret" in raw else None,
         generic_env={f"GATEWAY_GENERIC_{_ENV_NAMES[key]}": str(value) for key, value in generic.items()},
+        catalog=raw.get("catalog"),
         gateway_host=gateway.get("host", f"{name}-webhook"),
         gateway_replicas=gateway.get("replicas"),
     )

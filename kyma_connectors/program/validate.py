@@ -14,6 +14,7 @@ solution's catalog and subscribable; exactly the credentials each solution needs
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from kyma_connectors.core.catalog import Catalog, CatalogError, load_catalog
+from kyma_connectors.core.catalog import Catalog, CatalogError, load_catalog, load_catalog_file
 from kyma_connectors.core.problems import Problem
 
 SCHEMA_PATH: Final[Path] = Path(__file__).with_name("schema.json")
@@ -208,7 +209,9 @@ def _connector_problems(where: str, connector: Mapping[str, Any], problems: list
     elif solution == "generic":
         _generic(where, connector, problems)
     if isinstance(solution, str):
-        _events(where, solution, connector.get("events"), problems)
+        _events(where, solution, connector.get("catalog"), connector.get("events"), problems)
+    if solution == "github":
+        _organization_only_events(where, connector, problems)
     for key in ("webhookSecret", "previousWebhookSecret"):
         secret = connector.get(key)
         if isinstance(secret, str) and "," in secret:
@@ -334,8 +337,28 @@ def _catalog(solution: str) -> Catalog | None:
         return None
 
 
-def _events(where: str, solution: str, events: Any, problems: list[Problem]) -> None:
-    catalog = _catalog(solution)
+def _own_catalog(where: str, solution: str, path: Any, problems: list[Problem]) -> Catalog | None:
+    """A connector's own catalog (``catalog:``), checked exactly like the shipped ones, every problem reported."""
+    if solution != "generic":
+        problems.append(Problem(f"{where}.catalog", f"only valid for solution generic (the {solution} catalog is "
+                                "shipped: specs/<solution>/asyncapi.yaml)"))
+        return None
+    if not isinstance(path, str):
+        return None
+    try:
+        return load_catalog_file(path, solution=solution)
+    except CatalogError as exc:
+        problems.extend(Problem(f"{where}.catalog", f"{path}: {problem}") for problem in exc.problems)
+        return None
+
+
+def _events(where: str, solution: str, own: Any, events: Any, problems: list[Problem]) -> None:
+    if own is not None:
+        catalog = _own_catalog(where, solution, own, problems)
+        if catalog is None:
+            return
+    else:
+        catalog = _catalog(solution)
     if catalog is None:
         problems.append(Problem(f"{where}.solution", f'no event catalog shipped for "{solution}" '
                                 f"(specs/{solution}/asyncapi.yaml)"))
@@ -347,11 +370,34 @@ def _events(where: str, solution: str, events: Any, problems: list[Problem]) -> 
         if not isinstance(event, str):
             continue
         if event not in known:
-            names = ", ".join(catalog.native_events())
-            problems.append(Problem(f"{where}.events[{index}]", f'unknown {solution} event "{event}" (known: {names})'))
+            problems.append(Problem(f"{where}.events[{index}]", f'unknown {solution} event "{event}" '
+                                    f"({_suggest(event, catalog)})"))
         elif not known[event]:
             problems.append(Problem(f"{where}.events[{index}]", f'"{event}" cannot be subscribed to (it is sent '
                                     "without subscription)"))
+
+
+def _suggest(event: str, catalog: Catalog) -> str:
+    """The closest catalog names, or where the list is: GitHub's catalog has ~50 subscribable events."""
+    names = catalog.native_events()
+    close = difflib.get_close_matches(event, names, n=3, cutoff=0.75)
+    if close:
+        return "did you mean " + " or ".join(f'"{name}"' for name in close) + "?"
+    if len(names) <= 10:
+        return "known: " + ", ".join(names)
+    return f"{len(names)} events are subscribable, listed in {catalog.path.parent.name}/{catalog.path.name}"
+
+
+def _organization_only_events(where: str, connector: Mapping[str, Any], problems: list[Problem]) -> None:
+    """An event only organization hooks can subscribe to (``team``, ``organization``) needs an organization hook."""
+    events, github, catalog = connector.get("events"), connector.get("github"), _catalog("github")
+    if not isinstance(events, list) or catalog is None or (isinstance(github, dict) and github.get("organization")):
+        return
+    for index, event in enumerate(events):
+        kinds = {kind for entry in catalog.events if entry.event == event for kind in entry.hooks or ("*",)}
+        if kinds == {"organization"}:
+            problems.append(Problem(f"{where}.events[{index}]", f'"{event}" is delivered to organization hooks only: '
+                                    "set github.organization, or remove it"))
 
 
 def _plaintext_secrets(where: str, connector: Mapping[str, Any], problems: list[Problem]) -> None:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 import components.connector as connector_module
 from components import Connector, ConnectorArgs
-from kyma_connectors.core.catalog import load_catalog
+from kyma_connectors.core.catalog import Catalog, load_catalog, load_catalog_file, parse_catalog
+from kyma_connectors.gateway.deliveries import Mapper
+from kyma_connectors.gateway.records import Event
+from kyma_connectors.gateway.settings import Settings
 from kyma_connectors.program import ConnectorSettings, KymaContract, StackSettings, parse, read_raw
 from tests.support.crds import assert_valid_custom_resource
+from tests.support.paths import SPECS
 from tests.support.pulumi_mocks import EXAMPLE_TOKENS, MockStack, Registration, example_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -185,8 +192,9 @@ def test_outputs(mock_stack: Any) -> None:
     ids = stack.resolve(connector.webhook_ids)
     assert sorted(ids) == ["acme/gadgets", "acme/widgets", "org:acme"]
     assert ids["org:acme"] == stack.one(HOOK, "github-acme-hook-org-acme").outputs["hook_id"]
-    selected = load_catalog("github").select(list(settings.connectors[0].events or ()))
-    assert stack.resolve(connector.event_types) == [e.type for e in selected.events]
+    selected = load_catalog("github").published(list(settings.connectors[0].events or ()))
+    assert stack.resolve(connector.event_types) == selected.types()
+    assert "ping.v1" in selected.types()  # sent without subscription when the hook is created
     urls = stack.resolve(connector.api_gateway_urls)
     assert list(urls.values()) == [
         "http://central-application-gateway.kyma-system:8080/github-acme/"
@@ -195,6 +203,63 @@ def test_outputs(mock_stack: Any) -> None:
     hook = stack.one(HOOK, "github-acme-hook-acme.widgets")
     assert hook.inputs["events"] == list(settings.connectors[0].events or ())
     assert hook.inputs["url"] == stack.resolve(connector.webhook_url)
+
+
+def _registered_catalog(stack: MockStack, connector: str) -> Catalog:
+    """The AsyncAPI document the registration Job registers as the Application's Events entry, parsed as a catalog."""
+    specs = stack.one(CONFIG_MAP, f"{connector}-registrar-specs").inputs["data"]
+    return parse_catalog(yaml.safe_load(specs["asyncapi.yaml"]), source=Path("registered.yaml"), solution="github")
+
+
+def _gateway_mapper(stack: MockStack) -> Mapper:
+    """The gateway's own mapping code, configured from the Deployment's environment (a test secret for the ref)."""
+    container = stack.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    settings = Settings.from_env({**env, "GATEWAY_WEBHOOK_SECRETS": "s"})
+    return Mapper(settings, load_catalog_file(settings.catalog_path, solution=settings.solution.value))
+
+
+def _deliver(mapper: Mapper, event: str, action: str | None) -> str:
+    body = json.dumps({"action": action} if action else {}).encode()
+    signature = "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest()
+    mapped = mapper.map({"content-type": "application/json", "x-github-event": event,
+                         "x-hub-signature-256": signature}, body)
+    assert isinstance(mapped, Event), (event, action, mapped)  # catalogued: not Uncatalogued, not Ignored
+    return mapped.type
+
+
+@pytest.mark.parametrize("events", [None, ("push", "issues", "team", "workflow_run")], ids=["default", "selected"])
+def test_hook_events_gateway_types_and_registered_catalog_agree(
+    mock_stack: Any, events: tuple[str, ...] | None
+) -> None:
+    """One generated document feeds all three lists: what each hook subscribes to, what the gateway publishes for
+    those deliveries, and what the registrar registers as the Application's Events entry."""
+    stack = mock_stack()
+    settings = example_settings()
+    only = dataclasses.replace(settings.connectors[0], events=events)
+    connector = run_connectors(stack, dataclasses.replace(settings, connectors=(only,)))["github-acme"]
+    registered = _registered_catalog(stack, "github-acme")
+    hooks = {r.name: r.inputs["events"] for r in stack.of_type(HOOK)}
+    # hook events: each hook subscribes to exactly the registered events its kind of hook can subscribe to
+    assert sorted(hooks["github-acme-hook-acme.widgets"]) == sorted(registered.native_events("repository"))
+    assert sorted(hooks["github-acme-hook-org-acme"]) == sorted(registered.native_events("organization"))
+    assert set().union(*map(set, hooks.values())) == set(registered.native_events())
+    # gateway types: a delivery of every registered event and action becomes exactly the registered type
+    mapper = _gateway_mapper(stack)
+    assert [_deliver(mapper, e.event, e.action) for e in registered.events] == registered.types()
+    # the connector's reported event types are the registered ones
+    assert stack.resolve(connector.event_types) == registered.types()
+    shipped = load_catalog("github")
+    if events is None:
+        assert registered.types() == shipped.types()  # the generated document, unchanged
+        assert "team" not in hooks["github-acme-hook-acme.widgets"]  # organization hooks only
+        assert "team" in hooks["github-acme-hook-org-acme"]
+    else:
+        assert set(registered.native_events()) == set(events)
+        assert hooks["github-acme-hook-acme.widgets"] == ["push", "issues", "workflow_run"]
+        # sent without subscription, so registered too: ping (hook created), meta (hook deleted), App-only events
+        assert {"ping.v1", "meta.deleted.v1", "installation.created.v1"} <= set(registered.types())
+        assert not any(e.event == "pull_request" for e in registered.events)
 
 
 def test_generic_connector_registers_no_webhook(mock_stack: Any) -> None:
@@ -209,6 +274,26 @@ def test_generic_connector_registers_no_webhook(mock_stack: Any) -> None:
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["GATEWAY_GENERIC_AUTH"] == "bearer"
     assert env["GATEWAY_GENERIC_EVENT_HEADER"] == "X-Event"
+
+
+def test_a_generic_connectors_own_catalog_reaches_the_gateway_and_the_application(
+    mock_stack: Any, tmp_path: Path
+) -> None:
+    """``catalog:`` replaces the catch-all: the gateway serves the document (ConfigMap + GATEWAY_CATALOG), the
+    registrar registers it, and the connector reports its types."""
+    own = tmp_path / "acme-events.yaml"
+    text = (SPECS / "generic" / "asyncapi.yaml").read_text().replace("webhook.received.v1", "order.placed.v1")
+    own.write_text(text.replace("event: webhook", "event: order.placed"))
+    stack = mock_stack()
+    settings = example_settings(connectors=[{"name": "shop", "solution": "generic", "catalog": str(own)}])
+    connector = run_connectors(stack, settings)["shop"]
+    assert stack.resolve(connector.event_types) == ["order.placed.v1"]
+    maps = {r.name: r.inputs["data"] for r in stack.of_type(CONFIG_MAP)}
+    assert maps["shop-gateway-catalog"]["asyncapi.yaml"] == own.read_text()
+    assert maps["shop-registrar-specs"]["asyncapi.yaml"] == own.read_text()
+    container = stack.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["GATEWAY_CATALOG"].endswith("/asyncapi.yaml")
 
 
 def test_qualtrics_webhook_subscribes_with_the_catalogs_subscription_names(mock_stack: Any) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kyma_connectors.program import ConfigValidationError, parse, read_raw
+from tests.support.paths import SPECS
 from tests.support.pulumi_mocks import PROJECT, MockStack, example_config, run_main
 
 Raw = dict[str, Any]
@@ -60,7 +63,12 @@ CASES: list[tuple[str, list[Callable[[Raw], None]], str]] = [
     ("eventing name collision", [_set("connectors[1].name", "githubacme")],
      'both become the Kyma eventing name "githubacme"'),
     ("unknown event", [_set("connectors[0].events[1]", "pull_requests")],
-     'connectors[0].events[1]: unknown github event "pull_requests" (known: push, pull_request,'),
+     'connectors[0].events[1]: unknown github event "pull_requests" (did you mean "pull_request"'),
+    ("own catalog on a shipped solution", [_set("connectors[0].catalog", "acme-events.yaml")],
+     "connectors[0].catalog: only valid for solution generic"),
+    ("organization-only event without an organization", [_set("connectors[0].github.organization", ...),
+                                                         _set("connectors[0].events[0]", "team")],
+     'connectors[0].events[0]: "team" is delivered to organization hooks only: set github.organization'),
     ("unsubscribable event", [_set("connectors[0].events[0]", "ping")],
      'connectors[0].events[0]: "ping" cannot be subscribed to'),
     ("GHES URL without /api/v3", [_set("connectors[0].apiUrl", "https://github.example.com")],
@@ -176,3 +184,35 @@ def test_the_example_stack_is_valid() -> None:
     """
     settings = MockStack().run(lambda: parse(copy.deepcopy(raw_config()), secret_keys=frozenset({"connectors"})))
     assert [c.name for c in settings.connectors] == ["github-acme", "qualtrics-surveys"]
+
+
+def _generic_with_catalog(path: str, events: list[str] | None = None) -> Raw:
+    raw = raw_config()
+    connector: dict[str, Any] = {"name": "acme-shop", "solution": "generic", "catalog": path}
+    if events is not None:
+        connector["events"] = events
+    raw["connectors"] = [connector]
+    return raw
+
+
+def test_a_generic_connectors_own_catalog_is_checked_like_the_shipped_ones(tmp_path: Path) -> None:
+    """Every problem of the user's AsyncAPI document is reported under connectors[i].catalog, with its file."""
+    broken = tmp_path / "asyncapi.yaml"
+    broken.write_text(yaml.safe_dump({"asyncapi": "2.6.0", "info": {"title": "Acme", "version": "v1"}, "channels": {
+        "Order_Placed": {"subscribe": {"message": {"x-kyma-connectors": {"event": "order.placed"}}}},
+        "order.paid.v1": {"subscribe": {"message": {"name": "order.paid"}}},
+    }}))
+    with pytest.raises(ConfigValidationError) as caught:
+        parse(_generic_with_catalog(str(broken)), secret_keys=frozenset({"connectors"}))
+    messages = caught.value.messages
+    assert any(m.startswith(f"connectors[0].catalog: {broken}: channels.Order_Placed: channel name must be") for m in
+               messages), messages
+    assert any("channels.order.paid.v1.subscribe.message.x-kyma-connectors.event" in m for m in messages), messages
+    with pytest.raises(ConfigValidationError, match="cannot read"):
+        parse(_generic_with_catalog(str(tmp_path / "missing.yaml")), secret_keys=frozenset({"connectors"}))
+    good = tmp_path / "good.yaml"
+    good.write_text((SPECS / "generic" / "asyncapi.yaml").read_text().replace("event: webhook", "event: order"))
+    with pytest.raises(ConfigValidationError, match=r'connectors\[0\]\.events\[0\]: unknown generic event "webhook"'):
+        parse(_generic_with_catalog(str(good), ["webhook"]), secret_keys=frozenset({"connectors"}))
+    settings = parse(_generic_with_catalog(str(good), ["order"]), secret_keys=frozenset({"connectors"}))
+    assert settings.connectors[0].catalog == str(good)
