@@ -50,6 +50,28 @@ def test_qualtrics_completed_response(gateway_factory: GatewayFactory, publisher
     assert set(events) <= set(load_catalog("qualtrics").types())
 
 
+def test_every_catalogued_qualtrics_topic_arrives_under_its_type(
+    gateway_factory: GatewayFactory, publisher: PublisherDouble
+) -> None:
+    """A hand-made delivery of every catalogued topic, in the form Qualtrics sends it (brand prefix; per-survey
+    topics with the survey id), becomes its catalog type; a topic Qualtrics adds later, its derived type."""
+    catalog = load_catalog("qualtrics")
+    gateway = gateway_factory(GATEWAY_SOLUTION="qualtrics", GATEWAY_APPLICATION="survey", GATEWAY_WEBHOOK_SECRETS=KEY)
+    expected = {}
+    for entry in catalog.events:
+        per_survey = entry.subscription is not None and entry.subscription.endswith(".*")
+        topic = f"sapdevelopment.{entry.event}" + (".SV_1AmkKSDmoZ4XlQx" if per_survey else "")
+        answer = gateway.post(qualtrics_body(topic, '{"BrandID":"sapdevelopment"}', KEY), FORM)
+        assert answer.status_code == 202, (topic, answer.text)
+        assert "catalogued" not in answer.json()
+        expected[answer.json()["id"]] = entry.type
+    later = gateway.post(qualtrics_body("sapdevelopment.surveyengine.newKind.SV_9", "{}", KEY), FORM).json()
+    assert (later["type"], later["catalogued"]) == ("surveyengine.newkind.v1", False)
+    events = {event["id"]: event["type"] for event in publisher.wait_for(len(expected) + 1)}
+    assert {delivery: events[delivery] for delivery in expected} == expected
+    assert sorted(expected.values()) == sorted(catalog.types())
+
+
 def test_qualtrics_rejects_wrong_or_missing_hmac(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
     gateway = gateway_factory(GATEWAY_SOLUTION="qualtrics", GATEWAY_APPLICATION="survey", GATEWAY_WEBHOOK_SECRETS=KEY)
     topic = "brand.surveyengine.completedResponse.SV_1"
