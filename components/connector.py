@@ -43,6 +43,7 @@ from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
 from components.kyma_application import KymaApplication, KymaApplicationArgs
 from components.registration_job import RegistrationJob, RegistrationJobArgs
 from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
+from kyma_connectors.core import contract
 from kyma_connectors.core.catalog import SPECS_DIR, Catalog, load_catalog, load_catalog_file
 from kyma_connectors.core.manifest import (
     ApiDefinition,
@@ -245,7 +246,7 @@ class Connector(pulumi.ComponentResource):
             image=args.gateway_image, host=connector.gateway_host, cluster_domain=args.cluster_domain,
             webhook_secret=SecretRef(name=secrets.webhook_secret_name, key=WEBHOOK_SECRET_KEY),
             gateway=args.gateway, publisher_url=args.publisher_url, legacy_events=args.legacy,
-            env=dict(connector.generic_env), **_replicas(connector),
+            env=_gateway_env(connector), **_replicas(connector),
             catalog_document=_read(Path(connector.catalog)) if connector.catalog else None,
         ), opts=nested)
         hooks = self._webhooks(name, args, gateway, secrets, catalog, opts)
@@ -289,6 +290,15 @@ class Connector(pulumi.ComponentResource):
             ), opts=opts)
             for target in connector.webhook_targets
         }
+
+
+def _gateway_env(connector: ConnectorSettings) -> dict[str, str]:
+    """The gateway settings a connector's config chooses: a generic source's ``GATEWAY_GENERIC_*``, and what to do
+    with events the catalog does not list."""
+    env = dict(connector.generic_env)
+    if connector.gateway_unknown_events is not None:
+        env[contract.GATEWAY_UNKNOWN_EVENTS] = connector.gateway_unknown_events
+    return env
 
 
 def _replicas(connector: ConnectorSettings) -> dict[str, Any]:

@@ -105,6 +105,8 @@ class ConnectorSettings:
     """generic only: the source's own AsyncAPI catalog (a path, relative to the project directory); None: shipped."""
     gateway_host: str = ""
     gateway_replicas: int | None = None
+    gateway_unknown_events: str | None = None
+    """``GATEWAY_UNKNOWN_EVENTS`` (``publish``, ``drop``, ``catchall``); None: the gateway's default, publish."""
 
     @property
     def webhook_targets(self) -> tuple[str, ...]:
@@ -195,6 +197,7 @@ def _connector(raw: Mapping[str, Any], secret: SecretFn) -> ConnectorSettings:
         catalog=raw.get("catalog"),
         gateway_host=gateway.get("host", f"{name}-webhook"),
         gateway_replicas=gateway.get("replicas"),
+        gateway_unknown_events=gateway.get("unknownEvents"),
     )
 
 

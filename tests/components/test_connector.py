@@ -296,6 +296,19 @@ def test_a_generic_connectors_own_catalog_reaches_the_gateway_and_the_applicatio
     assert env["GATEWAY_CATALOG"].endswith("/asyncapi.yaml")
 
 
+@pytest.mark.parametrize("choice", [None, "drop", "catchall"])
+def test_the_operator_chooses_what_happens_to_uncatalogued_events(mock_stack: Any, choice: str | None) -> None:
+    """``gateway.unknownEvents`` reaches the gateway as GATEWAY_UNKNOWN_EVENTS; unset, the gateway publishes."""
+    stack = mock_stack()
+    entry: dict[str, Any] = {"name": "hooks", "solution": "generic"}
+    if choice is not None:
+        entry["gateway"] = {"unknownEvents": choice}
+    run_connectors(stack, example_settings(connectors=[entry]))
+    container = stack.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env.get("GATEWAY_UNKNOWN_EVENTS") == choice
+
+
 def test_qualtrics_webhook_subscribes_with_the_catalogs_subscription_names(mock_stack: Any) -> None:
     """Per-survey Qualtrics topics go on the subscription as the catalog's wildcard, not as the bare event name."""
     stack = mock_stack()
