@@ -28,13 +28,25 @@ lowercased with everything outside ``[a-z0-9]`` removed, joined with ``.``, then
 ``surveyengine.completedresponse.v1``. The generated GitHub catalog names every channel this way, and the gateway
 publishes a delivery the catalog does not list under the type the rule derives for it (``Catalog.resolve``).
 
-Mapping both ways, for every consumer:
+Other ``x-kyma-connectors`` keys: ``subscribe: false`` (sent without subscription: GitHub ``ping``, ``meta``, events
+only GitHub Apps or Marketplace listings receive -- never put on a hook, still mapped and registered), ``hooks``
+(the kinds of hook that can subscribe when not every kind: ``[organization]`` for GitHub ``team``), ``scope``
+(informational: a Qualtrics topic's subscription form, ``survey`` or ``brand``).
 
-- native -> type: :meth:`Catalog.type_for` (catalogued only) and :meth:`Catalog.resolve` (with the derived fallback);
-- type -> native: :meth:`Catalog.entry_for_type` gives the :class:`CatalogEvent` (native ``event``, ``action``,
-  ``subscription``) of a catalogued type, e.g. to turn a Subscription's ``types`` back into the events a webhook must
-  subscribe to. A derived type of an uncatalogued event cannot be mapped back reliably (the rule drops ``_`` and
-  case), so it yields ``None``: such a type is published, but nothing can subscribe a hook to it by type.
+The API, by direction (every consumer goes through these, none reads the YAML):
+
+- native -> type: :meth:`Catalog.type_for` (catalogued only) and :meth:`Catalog.resolve` (``(type, catalogued)``,
+  falling back to the derived type) -- the gateway.
+- type -> native: :meth:`Catalog.entry_for_type` gives the :class:`CatalogEvent` of a catalogued type (native
+  ``event`` and ``action``, ``subscription``, ``subscribable``, ``hooks``), e.g. to turn a Kyma Subscription's
+  ``types`` back into the native events a webhook must subscribe to: collect ``entry.event`` of each type, keep the
+  ``subscribable`` ones, and pass them to :meth:`Catalog.subscriptions` (which applies ``subscription`` wildcards and
+  the hook kind). A derived type of an uncatalogued event maps back to ``None``: the rule drops ``_`` and case, so
+  the type does not say which native name it came from; such a type is published, but cannot be subscribed by type.
+- what a connector publishes and registers: :meth:`Catalog.published` (its ``events`` plus everything sent without
+  subscription), :meth:`Catalog.document_text` (the registered document), :meth:`Catalog.types`;
+- what a hook subscribes to: :meth:`Catalog.subscriptions` (``hook``: ``repository`` / ``organization``), checked
+  config names via :meth:`Catalog.native_events` and :meth:`Catalog.select`.
 """
 
 from __future__ import annotations
