@@ -172,3 +172,18 @@ def test_hook_kinds_narrow_the_subscribable_events(tmp_path: Path) -> None:
     assert catalog.native_events("repository") == ["push"]
     assert catalog.native_events("organization") == ["team", "push"]
     assert catalog.native_events() == ["team", "push"]
+
+
+def test_published_adds_what_arrives_without_subscription_and_the_document_follows() -> None:
+    """A connector subscribed to a few events still publishes (and registers) ping, meta and App-only events."""
+    github = load_catalog("github")
+    assert github.published() is github
+    assert github.document_text() == github.path.read_text(encoding="utf-8")  # unchanged file, no re-dump
+    published = github.published(["push", "issues"])
+    events = {e.event for e in published.events}
+    assert {"push", "issues", "ping", "meta", "installation"} <= events
+    assert "pull_request" not in events
+    assert published.native_events() == ["issues", "push"]  # document order, subscribable only
+    registered = parse_catalog(yaml.safe_load(published.document_text()), source=github.path, solution="github")
+    assert registered.types() == published.types()
+    assert registered.entry_for_type("issues.opened.v1") == github.entry_for_type("issues.opened.v1")
