@@ -205,6 +205,7 @@ def test_legacy_mode_publishes_kyma_1x_events(gateway_factory: GatewayFactory, p
     assert event["data"] == json.loads(body)
 
 
+@pytest.mark.slow
 def test_a_hand_made_delivery_of_every_generated_event_arrives_under_its_catalog_type(
     gateway_factory: GatewayFactory, publisher: PublisherDouble
 ) -> None:
