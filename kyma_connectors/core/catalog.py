@@ -52,7 +52,7 @@ The API, by direction (every consumer goes through these, none reads the YAML):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -60,6 +60,8 @@ from typing import Any, Final
 
 import yaml
 
+from kyma_connectors.core.errors import CoreError
+from kyma_connectors.core.problems import Problem, ProblemsMixin
 from specs import SPECS_DIR
 
 EXTENSION: Final[str] = "x-kyma-connectors"
@@ -73,16 +75,21 @@ TYPE_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)+$")
 """A type Kyma's type cleaning leaves unchanged: lowercase alphanumerics, two or more dot-separated segments."""
 
 
-class CatalogError(ValueError):
+class CatalogError(ProblemsMixin, CoreError, ValueError):
     """The AsyncAPI document cannot serve as an event catalog.
 
     ``problems`` lists every problem found (document path and what is wrong), so one run reports them all.
     """
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
         self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+        self.problems = tuple(problems)
+        super().__init__(f"{source}: " + "; ".join(str(problem) for problem in self.problems))
+
+    @classmethod
+    def at(cls, path: str, message: str) -> CatalogError:
+        """One problem with the document at ``path`` as a whole (it cannot be read, or is not a catalog at all)."""
+        return cls(path, [Problem("", message)])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,7 +212,8 @@ class Catalog:
         unknown = [name for name in native_events if name not in known]
         if unknown:
             raise CatalogError(
-                str(self.path), [f"unknown event {name!r} (known: {', '.join(sorted(known))})" for name in unknown]
+                str(self.path), [Problem("", f"unknown event {name!r} (known: {', '.join(sorted(known))})")
+                                 for name in unknown]
             )
         wanted = set(native_events)
         return self._narrowed(entry for entry in self.events if entry.event in wanted)
@@ -253,7 +261,7 @@ def load_catalog(solution: str) -> Catalog:
     path = catalog_path(solution)
     if not path.is_file():
         shipped = sorted(p.parent.name for p in SPECS_DIR.glob("*/asyncapi.yaml"))
-        raise CatalogError(str(path), [f"no catalog for solution {solution!r} (shipped: {', '.join(shipped)})"])
+        raise CatalogError.at(str(path), f"no catalog for solution {solution!r} (shipped: {', '.join(shipped)})")
     return load_catalog_file(path, solution=solution)
 
 
@@ -268,21 +276,21 @@ def read_document(path: Path) -> Any:
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(str(path), [f"cannot read: {exc}"]) from exc
+        raise CatalogError.at(str(path), f"cannot read: {exc}") from exc
 
 
 def parse_catalog(document: Any, *, source: Path, solution: str) -> Catalog:
     """Validate a parsed AsyncAPI document and turn it into a :class:`Catalog`."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not isinstance(document, dict):
-        raise CatalogError(str(source), ["not a YAML mapping"])
+        raise CatalogError.at(str(source), "not a YAML mapping")
     if not str(document.get("asyncapi", "")).startswith("2."):
-        problems.append(f"asyncapi: expected a 2.x version, got {document.get('asyncapi')!r}")
+        problems.append(Problem("asyncapi", f"expected a 2.x version, got {document.get('asyncapi')!r}"))
     raw_info = document.get("info")
     info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
     channels = document.get("channels")
     if not isinstance(channels, dict) or not channels:
-        problems.append("channels: expected at least one channel")
+        problems.append(Problem("channels", "expected at least one channel"))
         channels = {}
 
     events: list[CatalogEvent] = []
@@ -294,9 +302,8 @@ def parse_catalog(document: Any, *, source: Path, solution: str) -> Catalog:
             continue
         key = (entry.event, entry.action)
         if key in seen_keys:
-            problems.append(
-                f"{where}: event {entry.event!r} action {entry.action!r} already mapped by {seen_keys[key]}"
-            )
+            problems.append(Problem(where, f"event {entry.event!r} action {entry.action!r} already mapped by "
+                                           f"{seen_keys[key]}"))
             continue
         seen_keys[key] = str(name)
         events.append(entry)
@@ -312,25 +319,26 @@ def parse_catalog(document: Any, *, source: Path, solution: str) -> Catalog:
     )
 
 
-def _parse_channel(name: str, channel: Any, where: str, problems: list[str]) -> CatalogEvent | None:
+def _parse_channel(name: str, channel: Any, where: str, problems: list[Problem]) -> CatalogEvent | None:
     if not TYPE_PATTERN.match(name):
-        problems.append(f"{where}: channel name must be a CloudEvents type of [a-z0-9.] with two or more segments")
+        problems.append(Problem(where, "channel name must be a CloudEvents type of [a-z0-9.] with two or more "
+                                       "segments"))
         return None
     message = (channel or {}).get("subscribe", {}).get("message") if isinstance(channel, dict) else None
     if not isinstance(message, dict):
-        problems.append(f"{where}.subscribe.message: expected a message")
+        problems.append(Problem(f"{where}.subscribe.message", "expected a message"))
         return None
     ext = message.get(EXTENSION)
     if not isinstance(ext, dict) or not isinstance(ext.get("event"), str) or not ext["event"]:
-        problems.append(f"{where}.subscribe.message.{EXTENSION}.event: expected the solution's event name")
+        problems.append(Problem(f"{where}.subscribe.message.{EXTENSION}.event", "expected the solution's event name"))
         return None
     action = ext.get("action")
     if action is not None and not isinstance(action, str):
-        problems.append(f"{where}.subscribe.message.{EXTENSION}.action: expected a string")
+        problems.append(Problem(f"{where}.subscribe.message.{EXTENSION}.action", "expected a string"))
         return None
     hooks = ext.get("hooks")
     if hooks is not None and (not isinstance(hooks, list) or not all(isinstance(h, str) and h for h in hooks)):
-        problems.append(f"{where}.subscribe.message.{EXTENSION}.hooks: expected a list of hook kinds")
+        problems.append(Problem(f"{where}.subscribe.message.{EXTENSION}.hooks", "expected a list of hook kinds"))
         return None
     return CatalogEvent(
         type=name,

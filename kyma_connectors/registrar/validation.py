@@ -96,5 +96,5 @@ def asyncapi_problems(document: Any, source: Path) -> list[str]:
     try:
         parse_catalog(document, source=source, solution=source.parent.name)
     except CatalogError as exc:
-        problems.extend(exc.problems)
+        problems.extend(str(problem) for problem in exc.problems)
     return problems

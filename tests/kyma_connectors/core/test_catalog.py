@@ -84,7 +84,7 @@ def test_bad_document_reports_every_problem(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(CatalogError) as info:
         load_catalog_file(path)
-    problems = info.value.problems
+    problems = info.value.messages
     assert any(p.startswith("asyncapi:") for p in problems)
     assert any("channels.Bad_Type" in p for p in problems)
     assert any("channels.single" in p for p in problems)
