@@ -39,14 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devtools.doubles.registry import RegistryDouble  # noqa: E402 - after the path set-up
-from kyma_connectors.core.manifest import (  # noqa: E402
-    ApiDefinition,
-    Credentials,
-    EventsDefinition,
-    Manifest,
-    ServiceDefinition,
-    service_id,
-)
+from kyma_connectors.core import manifest as mf  # noqa: E402
 from kyma_connectors.registrar.fingerprint import sealed  # noqa: E402
 from kyma_connectors.registrar.run import run  # noqa: E402
 
@@ -71,26 +64,26 @@ class Figures:
     server_seconds: float | None = None
 
 
-def _services(application: str, count: int, description: str = "Benchmark service.") -> list[ServiceDefinition]:
+def _services(application: str, count: int, description: str = "Benchmark service.") -> list[mf.ServiceDefinition]:
     services = []
     for i in range(count):
         name = f"svc-{i:03d}"
         if i % 2 == 0:
-            creds = Credentials(type="Basic", secret_name="bench-basic") if i % 4 == 0 else None  # noqa: S106
-            services.append(ServiceDefinition(
-                id=service_id(application, name), name=name, display_name=f"Service {i:03d}",
+            creds = mf.Credentials(type="Basic", secret_name="bench-basic") if i % 4 == 0 else None  # noqa: S106
+            services.append(mf.ServiceDefinition(
+                id=mf.service_id(application, name), name=name, display_name=f"Service {i:03d}",
                 description=description, provider_display_name="Bench",
-                api=ApiDefinition(target_url=f"https://api{i}.example.com", spec="openapi.yaml", credentials=creds)))
+                api=mf.ApiDefinition(target_url=f"https://api{i}.example.com", spec="openapi.yaml", credentials=creds)))
         else:
-            services.append(ServiceDefinition(
-                id=service_id(application, name), name=name, display_name=f"Service {i:03d}",
+            services.append(mf.ServiceDefinition(
+                id=mf.service_id(application, name), name=name, display_name=f"Service {i:03d}",
                 description=description, provider_display_name="Bench",
-                events=EventsDefinition(spec="asyncapi.yaml")))
+                events=mf.EventsDefinition(spec="asyncapi.yaml")))
     return services
 
 
-def _write_specs(directory: Path, application: str, services: list[ServiceDefinition]) -> None:
-    manifest = Manifest(application=application, solution="github", services=tuple(services),
+def _write_specs(directory: Path, application: str, services: list[mf.ServiceDefinition]) -> None:
+    manifest = mf.Manifest(application=application, solution="github", services=tuple(services),
                         specs_namespace="connectors", specs_config_map=f"{application}-specs")
     (directory / "registration.yaml").write_text(yaml.safe_dump(manifest.to_dict(), sort_keys=False))
 

@@ -8,33 +8,26 @@ import pytest
 
 from components import KymaApplication, KymaApplicationArgs
 from components.kyma_application import API_VERSION, KIND, api_gateway_urls, application_object
+from kyma_connectors.core import manifest as mf
 from kyma_connectors.core.application_services import build_services
-from kyma_connectors.core.manifest import (
-    ApiDefinition,
-    Credentials,
-    EventsDefinition,
-    Manifest,
-    ServiceDefinition,
-    service_id,
-)
 from tests.support.crds import assert_valid_custom_resource, crd_scope
 
 pytestmark = pytest.mark.timeout(30)
 
 
-def manifest(application: str = "github-acme") -> Manifest:
-    api = ServiceDefinition(
-        id=service_id(application, "github-api"), name="github-api", display_name="GitHub REST API",
+def manifest(application: str = "github-acme") -> mf.Manifest:
+    api = mf.ServiceDefinition(
+        id=mf.service_id(application, "github-api"), name="github-api", display_name="GitHub REST API",
         description="Repositories.", provider_display_name="GitHub",
-        api=ApiDefinition(target_url="https://api.github.com", spec="openapi.yaml",
-                                       credentials=Credentials(type="Basic", secret_name="s")),
+        api=mf.ApiDefinition(target_url="https://api.github.com", spec="openapi.yaml",
+                                       credentials=mf.Credentials(type="Basic", secret_name="s")),
     )
-    events = ServiceDefinition(
-        id=service_id(application, "github-events"), name="github-events", display_name="GitHub events",
+    events = mf.ServiceDefinition(
+        id=mf.service_id(application, "github-events"), name="github-events", display_name="GitHub events",
         description="Webhook events.", provider_display_name="GitHub",
-        events=EventsDefinition(spec="asyncapi.yaml"),
+        events=mf.EventsDefinition(spec="asyncapi.yaml"),
     )
-    return Manifest(application=application, solution="github", services=(api, events))
+    return mf.Manifest(application=application, solution="github", services=(api, events))
 
 
 def args(**changes: Any) -> KymaApplicationArgs:

@@ -13,30 +13,23 @@ from typing import Any, Final
 
 from components.event_gateway import Autoscaling, EventGateway, EventGatewayArgs, SecretRef, SpoolVolume
 from components.registration_job import RegistrationJob, RegistrationJobArgs
-from kyma_connectors.core.manifest import (
-    ApiDefinition,
-    Credentials,
-    EventsDefinition,
-    Manifest,
-    ServiceDefinition,
-    service_id,
-)
+from kyma_connectors.core import manifest as mf
 from tests.support.pulumi_mocks import MockStack, Registration
 
 APPLICATION: Final[str] = "github-acme"
 Program = Callable[[], object]
 
 
-def manifest(app: str = APPLICATION) -> Manifest:
+def manifest(app: str = APPLICATION) -> mf.Manifest:
     """One API service with Basic credentials and one events service."""
-    return Manifest(application=app, solution="github", services=(
-        ServiceDefinition(id=service_id(app, "api"), name="api", display_name="GitHub REST API", description="d",
-                          provider_display_name="GitHub", api=ApiDefinition(
+    return mf.Manifest(application=app, solution="github", services=(
+        mf.ServiceDefinition(id=mf.service_id(app, "api"), name="api", display_name="GitHub REST API", description="d",
+                          provider_display_name="GitHub", api=mf.ApiDefinition(
                               target_url="https://api.github.com", spec="openapi.yaml",
-                              credentials=Credentials(type="Basic", secret_name=f"{app}-api"))),
-        ServiceDefinition(id=service_id(app, "events"), name="events", display_name="GitHub events",
+                              credentials=mf.Credentials(type="Basic", secret_name=f"{app}-api"))),
+        mf.ServiceDefinition(id=mf.service_id(app, "events"), name="events", display_name="GitHub events",
                           description="d", provider_display_name="GitHub",
-                          events=EventsDefinition(spec="asyncapi.yaml")),
+                          events=mf.EventsDefinition(spec="asyncapi.yaml")),
     ))
 
 

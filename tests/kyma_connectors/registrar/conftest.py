@@ -14,14 +14,7 @@ import pytest
 import yaml
 
 from devtools.doubles.registry import RegistryDouble
-from kyma_connectors.core.manifest import (
-    ApiDefinition,
-    Credentials,
-    EventsDefinition,
-    Manifest,
-    ServiceDefinition,
-    service_id,
-)
+from kyma_connectors.core import manifest as mf
 from kyma_connectors.registrar.run import run
 from tests.support.paths import SPECS
 
@@ -57,21 +50,21 @@ EDMX = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def api_service(name: str, *, app: str = APP, credentials: Credentials | None = None, spec: str = "openapi.yaml",
+def api_service(name: str, *, app: str = APP, credentials: mf.Credentials | None = None, spec: str = "openapi.yaml",
                 api_type: str = "OpenAPI", description: str = "An API.",
-                params: str | None = None) -> ServiceDefinition:
-    return ServiceDefinition(
-        id=service_id(app, name), name=name, display_name=name.replace("-", " ").title(), description=description,
+                params: str | None = None) -> mf.ServiceDefinition:
+    return mf.ServiceDefinition(
+        id=mf.service_id(app, name), name=name, display_name=name.replace("-", " ").title(), description=description,
         provider_display_name="Acme",
-        api=ApiDefinition(target_url=f"https://{name}.example.com", spec=spec, api_type=api_type,
+        api=mf.ApiDefinition(target_url=f"https://{name}.example.com", spec=spec, api_type=api_type,
                           credentials=credentials, request_parameters_secret_name=params),
     )
 
 
-def events_service(name: str = "github-events", *, app: str = APP) -> ServiceDefinition:
-    return ServiceDefinition(id=service_id(app, name), name=name, display_name="GitHub events",
+def events_service(name: str = "github-events", *, app: str = APP) -> mf.ServiceDefinition:
+    return mf.ServiceDefinition(id=mf.service_id(app, name), name=name, display_name="GitHub events",
                              description="Webhook events.", provider_display_name="GitHub",
-                             events=EventsDefinition(spec="asyncapi.yaml"))
+                             events=mf.EventsDefinition(spec="asyncapi.yaml"))
 
 
 @dataclass
@@ -80,13 +73,13 @@ class SpecsDir:
 
     path: Path
     application: str = APP
-    services: list[ServiceDefinition] = field(default_factory=list)
+    services: list[mf.ServiceDefinition] = field(default_factory=list)
 
-    def write(self, *services: ServiceDefinition, config_map: tuple[str, str] | None = ("connectors", "acme-specs"),
+    def write(self, *services: mf.ServiceDefinition, config_map: tuple[str, str] | None = ("connectors", "acme-specs"),
               raw: dict[str, Any] | None = None) -> SpecsDir:
         if services:
             self.services = list(services)
-        manifest = Manifest(application=self.application, solution="github", services=tuple(self.services),
+        manifest = mf.Manifest(application=self.application, solution="github", services=tuple(self.services),
                             specs_namespace=config_map[0] if config_map else None,
                             specs_config_map=config_map[1] if config_map else None)
         document = raw if raw is not None else manifest.to_dict()

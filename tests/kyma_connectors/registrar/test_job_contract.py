@@ -25,14 +25,7 @@ from components.registration_job import (
     registrar_env,
 )
 from devtools.doubles.registry import RegistryDouble
-from kyma_connectors.core.manifest import (
-    ApiDefinition,
-    Credentials,
-    EventsDefinition,
-    Manifest,
-    ServiceDefinition,
-    service_id,
-)
+from kyma_connectors.core import manifest as mf
 from kyma_connectors.registrar.errors import EXIT_PERMANENT
 from kyma_connectors.registrar.kube import KubeSession, from_kubeconfig
 from kyma_connectors.registrar.settings import DEFAULT_CREDENTIALS_DIR, ENVIRONMENT
@@ -45,14 +38,14 @@ APP = "contract-acme"
 
 
 def _args(backend: str = "application-cr", registry_url: str | None = None, app: str = APP) -> RegistrationJobArgs:
-    manifest = Manifest(application=app, solution="github", services=(
-        ServiceDefinition(id=service_id(app, "rest"), name="rest", display_name="GitHub REST", description="API",
+    manifest = mf.Manifest(application=app, solution="github", services=(
+        mf.ServiceDefinition(id=mf.service_id(app, "rest"), name="rest", display_name="GitHub REST", description="API",
                           provider_display_name="GitHub",
-                          api=ApiDefinition(target_url="https://api.github.com", spec="openapi.yaml",
-                                            credentials=Credentials(type="Basic", secret_name=f"{app}-api"))),
-        ServiceDefinition(id=service_id(app, "events"), name="events", display_name="GitHub events",
+                          api=mf.ApiDefinition(target_url="https://api.github.com", spec="openapi.yaml",
+                                            credentials=mf.Credentials(type="Basic", secret_name=f"{app}-api"))),
+        mf.ServiceDefinition(id=mf.service_id(app, "events"), name="events", display_name="GitHub events",
                           description="Webhook events", provider_display_name="GitHub",
-                          events=EventsDefinition(spec="asyncapi.yaml")),
+                          events=mf.EventsDefinition(spec="asyncapi.yaml")),
     ))
     specs = {"openapi.yaml": json.dumps(OPENAPI), "asyncapi.yaml": (SPECS / "github" / "asyncapi.yaml").read_text()}
     return RegistrationJobArgs(application=app, namespace="connectors", manifest=manifest, specs=specs,
