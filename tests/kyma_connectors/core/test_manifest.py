@@ -62,7 +62,7 @@ def _application(services: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "apiVersion": "applicationconnector.kyma-project.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": "github-acme", "labels": {"application-type": "githubacme"}},
+        "metadata": {"name": "github-acme", "labels": {"app.kubernetes.io/instance": "github-acme"}},
         "spec": {"description": "GitHub", "services": services},
     }
 
