@@ -8,7 +8,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
-
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cloudevents.core.bindings.http import to_binary_event as sdk_to_binary
 from cloudevents.core.v1.event import CloudEvent

@@ -1,0 +1,143 @@
+"""An event the gateway publishes for a connector reaches the subject a Subscription's consumer listens on.
+
+The Application is exactly what the program builds (components/kyma_application.py ``application_object``) and is
+read by the publisher double from an API server, as Kyma's publisher proxy reads it; the gateway runs as its
+Deployment runs it; the Subscription is what a user writes (``source: <connector name>``), checked against the real
+Subscription CRD. The subjects on both sides come from devtools/doubles/kyma_eventing.py, which names the Kyma code of each
+rule. The control case puts back the ``application-type`` label the program once set: on NATS the subjects part.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.kyma_application import KymaApplicationArgs, application_object
+from devtools.doubles.kyma_eventing import Backend, Eventing
+from kyma_connectors.core.manifest import Manifest
+from tests.kyma_connectors.gateway.harness import Gateway, PublisherDouble, github_headers, payload_json
+from tests.support.crds import assert_valid_custom_resource
+
+pytestmark = pytest.mark.timeout(90)
+CONNECTOR = "github-acme"
+APPLICATIONS = "/apis/applicationconnector.kyma-project.io/v1alpha1/applications/"
+TOKEN = "test-token"
+
+
+class FakeApiServer:
+    """Serves ``GET`` on Applications like kube-apiserver (object or a 404 Status), over loopback HTTP."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        objects = self.objects
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                name = self.path.removeprefix(APPLICATIONS)
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    self._answer(401, {"kind": "Status", "code": 401, "reason": "Unauthorized"})
+                elif self.path.startswith(APPLICATIONS) and name in objects:
+                    self._answer(200, objects[name])
+                else:
+                    self._answer(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
+
+            def _answer(self, status: int, document: Mapping[str, Any]) -> None:
+                body = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def kubeconfig(self, path: Path) -> Path:
+        server = f"http://127.0.0.1:{self.server.server_address[1]}"
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+            "clusters": [{"name": "fake", "cluster": {"server": server}}],
+            "users": [{"name": "fake", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+        }))
+        return path
+
+
+@pytest.fixture
+def api_server() -> Iterator[FakeApiServer]:
+    fake = FakeApiServer()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def program_application(*, stale_label: bool = False) -> dict[str, Any]:
+    manifest = Manifest(application=CONNECTOR, solution="github", services=())
+    obj = application_object(KymaApplicationArgs(manifest=manifest, display_name="GitHub (acme)", description="d",
+                                                 provider_display_name="GitHub"))
+    if stale_label:
+        obj["metadata"]["labels"]["application-type"] = "githubacme"
+    return obj
+
+
+def subscription(event_type: str) -> dict[str, Any]:
+    """What a user writes for the connector's events (the one documented ``source``)."""
+    sub = {
+        "apiVersion": "eventing.kyma-project.io/v1alpha2", "kind": "Subscription",
+        "metadata": {"name": "on-issues", "namespace": "team"},
+        "spec": {"source": CONNECTOR, "types": [event_type], "sink": "http://sink.team.svc.cluster.local"},
+    }
+    assert_valid_custom_resource(sub)
+    return sub
+
+
+def publish_through_gateway(tmp_path: Path, kubeconfig: Path, backend: Backend) -> dict[str, Any]:
+    double = PublisherDouble(tmp_path, "--kubeconfig", str(kubeconfig), "--backend", backend.value)
+    double.start()
+    gateway = Gateway(tmp_path / "gw", double.url, {"GATEWAY_APPLICATION": CONNECTOR})
+    try:
+        (tmp_path / "gw").mkdir()
+        gateway.start()
+        body = payload_json({"action": "opened", "issue": {"number": 1}, "repository": {"full_name": "acme/x"}})
+        answer = gateway.post(body, github_headers("test-secret", body, "issues", "d-1"))
+        assert answer.status_code == 202, answer.text
+        (event,) = double.wait_for(1)
+        return event
+    finally:
+        gateway.stop()
+        double.stop()
+
+
+@pytest.mark.parametrize("backend", [Backend.NATS, Backend.EVENT_MESH])
+def test_the_connector_event_reaches_the_subscription_subject(
+    tmp_path: Path, api_server: FakeApiServer, backend: Backend
+) -> None:
+    api_server.objects[CONNECTOR] = program_application()
+    event = publish_through_gateway(tmp_path, api_server.kubeconfig(tmp_path / "kubeconfig"), backend)
+    spec = subscription(event["type"])["spec"]
+    listens_on = Eventing(backend=backend).subscription_subject(spec["source"], spec["types"][0])
+    assert event["source"] == CONNECTOR
+    assert event["backend"]["subject"] == listens_on
+    assert event["backend"]["originaltype"] == "issues.opened.v1"  # what the sink's event type is reverted to
+
+
+def test_the_stale_application_type_label_would_lose_the_event_on_nats(
+    tmp_path: Path, api_server: FakeApiServer
+) -> None:
+    """The control: the double reads the label from the API server and moves the subject, as Kyma's proxy does."""
+    api_server.objects[CONNECTOR] = program_application(stale_label=True)
+    event = publish_through_gateway(tmp_path, api_server.kubeconfig(tmp_path / "kubeconfig"), Backend.NATS)
+    spec = subscription(event["type"])["spec"]
+    assert event["backend"]["subject"] == "kyma.githubacme.issues.opened.v1"
+    assert event["backend"]["subject"] != Eventing().subscription_subject(spec["source"], spec["types"][0])
