@@ -59,7 +59,7 @@ class KymaApplicationArgs:
         if not name or len(name) > 253 or name != name.lower():
             raise ValueError(f"manifest.application: {name!r} is not a valid Application name")
         if not application_type(name):
-            raise ValueError(f"manifest.application: {name!r} has no alphanumerics (EventMesh subjects keep only those)")
+            raise ValueError(f"manifest.application: {name!r} has no alphanumerics (EventMesh keeps only those)")
 
 
 def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
