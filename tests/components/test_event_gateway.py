@@ -225,7 +225,8 @@ def test_network_policy_admits_the_ingress_gateway_and_the_scraper_and_reaches_o
     assert _ports_of(from_scraper) == [(8080, "TCP"), (15020, "TCP"), (15090, "TCP")]
     publisher, dns, coredns, istiod = spec["egress"]
     assert (_peers(publisher), _ports_of(publisher)) == ([("kyma-system", None, None)], [(8080, "TCP")])
-    assert "to" not in dns and _ports_of(dns) == [(53, "UDP"), (53, "TCP")]  # any address: node-local DNS too
+    assert "to" not in dns  # any address: kube-dns's Service, node-local DNS on its link-local address
+    assert _ports_of(dns) == [(53, "UDP"), (53, "TCP")]
     assert _peers(coredns) == [("kube-system", {"k8s-app": "kube-dns"}, None)]  # Gardener CoreDNS pods: 8053
     assert _ports_of(coredns) == [(8053, "UDP"), (8053, "TCP")]
     assert (_peers(istiod), _ports_of(istiod)) == ([("istio-system", None, None)], [(15012, "TCP")])
