@@ -15,8 +15,8 @@ and function it follows (commits and the full contract: docs/kyma-contracts.md, 
   body becomes ``type = <event-type>.<event-type-version>``, ``source = <application>``; success **200**
   ``{"event-id", "status": "", "reason": ""}`` (pkg/legacy/api/types.go ``PublishResponse``); errors are
   ``{status, type, message, details}`` with that status (pkg/legacy/helpers.go ``WriteJSONResponse``).
-- Naming (devtools/doubles/kyma_eventing.py): the source is replaced by the ``application-type`` label or the name of the
-  Application named like it, **read from the API server** when ``--kubeconfig`` is given (EPP
+- Naming (devtools/doubles/kyma_eventing.py): the source is replaced by the ``application-type`` label or the name
+  of the Application named like it, **read from the API server** when ``--kubeconfig`` is given (EPP
   pkg/cloudevents/builder/generic.go ``GetAppNameOrSource``; the lister exists when the Application CRD does, EM
   internal/controller/operator/eventing/controller.go); then cleaned for ``--backend nats`` or ``eventmesh``
   into the subject the event is stored under (each recorded event's ``subject``). A type that already starts

@@ -1,5 +1,5 @@
-"""Kyma eventing's naming rules as the double applies them (devtools/doubles/kyma_eventing.py names the Kyma function each
-follows): cleaning per backend, the Application source rewrite, and publish vs Subscription subjects."""
+"""Kyma eventing's naming rules as the double applies them (devtools/doubles/kyma_eventing.py names the Kyma
+function each follows): cleaning per backend, the Application source rewrite, and publish vs Subscription subjects."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 The Application is exactly what the program builds (components/kyma_application.py ``application_object``) and is
 read by the publisher double from an API server, as Kyma's publisher proxy reads it; the gateway runs as its
 Deployment runs it; the Subscription is what a user writes (``source: <connector name>``), checked against the real
-Subscription CRD. The subjects on both sides come from devtools/doubles/kyma_eventing.py, which names the Kyma code of each
-rule. The control case puts back the ``application-type`` label the program once set: on NATS the subjects part.
+Subscription CRD. The subjects on both sides come from devtools/doubles/kyma_eventing.py, which names the Kyma code
+of each rule. The control case puts back the ``application-type`` label the program once set: on NATS the subjects part.
 """
 
 from __future__ import annotations
