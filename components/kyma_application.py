@@ -9,7 +9,7 @@ proxy replaces the source with that label's value (eventing-publisher-proxy pkg/
 (eventing-manager pkg/backend/cleaner/jetstream.go), so a label ``githubacme`` on ``github-acme`` moved every event to
 ``kyma.githubacme.<type>`` while a Subscription with ``source: github-acme`` listens on ``kyma.github-acme.<type>``.
 Without the label the proxy uses the Application's name, which equals the source: the one ``source`` a Subscription
-names is the connector's name, on NATS and on EventMesh alike (docs/kyma-contracts.md, "Event source").
+names is the connector's name, on NATS and on EventMesh alike (docs/kyma-contracts.md, "Event source and subjects").
 
 Services: on today's Kyma the program writes ``spec.services`` itself, built by :func:`build_services`
 from the same manifest the registration Job applies -- so ``pulumi up`` alone yields a complete Application, rendered

@@ -1,7 +1,7 @@
 """Loopback double of Kyma's eventing publisher proxy (kyma-project/eventing-publisher-proxy, "EPP").
 
 It behaves like the proxy where this project depends on it; each rule names the EPP (or eventing-manager, "EM") file
-and function it follows (commits and the full contract: docs/kyma-contracts.md, section "Eventing").
+and function it follows (commits and the full contract: docs/kyma-contracts.md, "Eventing: the publisher proxy").
 
 - Size limit: every route reads at most ``--max-request-size`` body bytes, default 65,536 (EPP pkg/options/options.go
   ``maxRequestSize``; pkg/handler/handler.go ``maxBytes`` wraps each route in ``http.MaxBytesReader``; EM starts the
