@@ -1,6 +1,6 @@
 """The event gateway's NetworkPolicy: who may reach the pod, and whom the pod may reach.
 
-Why these peers, each as Kyma clusters really run (docs/kyma-contracts.md, "Cluster networking (the gateway's NetworkPolicy)"):
+Why these peers, each as Kyma clusters really run (docs/kyma-contracts.md, "Cluster networking"):
 
 - in: the Istio ingress gateway (``istio-system``, pods ``istio: ingressgateway``) on the gateway port; the pod also
   carries ``networking.kyma-project.io/from-ingressgateway: allowed``, the only pods the ingress gateway may send to

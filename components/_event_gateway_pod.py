@@ -55,6 +55,8 @@ def gateway_env(args: EventGatewayArgs) -> list[k8s.core.v1.EnvVarArgs]:
         contract.GATEWAY_SPOOL_DIR: SPOOL_DIR,
         contract.GATEWAY_PORT: str(args.port),
         contract.GATEWAY_LEGACY_EVENTS: "true" if args.legacy_events else "false",
+        contract.GATEWAY_PUBLISH_MAX_BYTES: str(args.publish_max_bytes),
+        contract.GATEWAY_OVERSIZE: args.oversize,
         contract.GATEWAY_SPOOL_MAX_BYTES: str(int((quantity_bytes(args.spool.size) or 0) * SPOOL_HEADROOM)),
         # Finish draining before the kubelet's SIGKILL; the rest of the grace period covers the sidecar and preStop.
         contract.GATEWAY_SHUTDOWN_GRACE_SECONDS: str(max(1, args.termination_grace_seconds - 5)),

@@ -116,6 +116,11 @@ class EventGatewayArgs:
     """Pod port of the publisher for the egress rule; None derives it (Kyma's publisher Services map 80 to 8080)."""
     scrapers: tuple[net.Scraper, ...] = (net.Scraper(),)
     """Who may scrape the pods' metrics (default: Kyma's telemetry metric agent); ``()`` admits no scraper."""
+    publish_max_bytes: int = 65536
+    """The publisher proxy's ``--max-request-size`` (``GATEWAY_PUBLISH_MAX_BYTES``); Kyma leaves it at 65,536."""
+    oversize: str = "trim"
+    """``trim`` | ``refuse`` (``GATEWAY_OVERSIZE``): an event over ``publish_max_bytes`` is trimmed or refused with
+    413 on receipt, never accepted and then lost (docs/event-gateway.md, "Events over the publisher's size limit")."""
     legacy_events: bool = False
     """Publish Kyma 1.x legacy events (``GATEWAY_LEGACY_EVENTS``), the documented Kyma contract flag."""
     port: int = 8080
@@ -155,6 +160,10 @@ def _problems(args: EventGatewayArgs) -> list[str]:
         problems.append("catalog_document: give either catalog_document or catalog_config_map, not both")
     if "." not in args.host and not args.cluster_domain:
         problems.append(f"cluster_domain: required when host {args.host!r} is a short label")
+    if args.oversize not in ("trim", "refuse"):
+        problems.append(f"oversize: expected 'trim' or 'refuse', got {args.oversize!r}")
+    if args.publish_max_bytes < 4096:
+        problems.append("publish_max_bytes: expected at least 4096")
     if not urlsplit(args.publisher_url).hostname:
         problems.append(f"publisher_url: {args.publisher_url!r} has no host")
     if args.spool.persistent and (args.hpa is not None or args.replicas != 1):

@@ -25,9 +25,14 @@ GATEWAY_LEGACY_EVENTS: Final[str] = "GATEWAY_LEGACY_EVENTS"
 GATEWAY_SHUTDOWN_GRACE_SECONDS: Final[str] = "GATEWAY_SHUTDOWN_GRACE_SECONDS"
 GATEWAY_UNKNOWN_EVENTS: Final[str] = "GATEWAY_UNKNOWN_EVENTS"
 """What the gateway does with uncatalogued events; set from ``connectors[i].gateway.unknownEvents`` when given."""
+GATEWAY_PUBLISH_MAX_BYTES: Final[str] = "GATEWAY_PUBLISH_MAX_BYTES"
+"""Body bytes the eventing publisher proxy takes per request (its ``--max-request-size``)."""
+GATEWAY_OVERSIZE: Final[str] = "GATEWAY_OVERSIZE"
+"""``trim`` | ``refuse``: an event over ``GATEWAY_PUBLISH_MAX_BYTES``, decided on receipt."""
 GATEWAY_WRITTEN_BY_PROGRAM: Final[frozenset[str]] = frozenset({
     GATEWAY_SOLUTION, GATEWAY_APPLICATION, GATEWAY_WEBHOOK_SECRETS, GATEWAY_PUBLISHER_URL, GATEWAY_SPOOL_DIR,
     GATEWAY_SPOOL_MAX_BYTES, GATEWAY_PORT, GATEWAY_CATALOG, GATEWAY_LEGACY_EVENTS, GATEWAY_SHUTDOWN_GRACE_SECONDS,
+    GATEWAY_PUBLISH_MAX_BYTES, GATEWAY_OVERSIZE,
 })
 """The variables the EventGateway component sets itself (a user's ``env`` may not override them)."""
 
@@ -37,6 +42,9 @@ GATEWAY_CATALOG_MOUNT: Final[str] = "/etc/event-gateway/catalog"
 """Where a custom AsyncAPI catalog ConfigMap is mounted."""
 GATEWAY_HTTP_PORT: Final[int] = 8080
 """Webhooks, probes and metrics."""
+PUBLISHER_MAX_REQUEST_BYTES: Final[int] = 65536
+"""Kyma's eventing publisher proxy's default ``--max-request-size`` (eventing-publisher-proxy pkg/options/options.go
+``maxRequestSize``), which eventing-manager does not change (pkg/eventing/deployment.go ``WithContainers``)."""
 
 # --- the registrar (the registration Job) -----------------------------------------------------------------------
 REGISTRAR_PREFIX: Final[str] = "REGISTRAR_"

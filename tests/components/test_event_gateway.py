@@ -125,7 +125,19 @@ def test_environment_follows_the_gateway_contract(mock_stack: MockStackFactory) 
         "GATEWAY_PUBLISHER_URL": "http://eventing-publisher-proxy.kyma-system", "GATEWAY_SPOOL_DIR": SPOOL_DIR,
         "GATEWAY_PORT": "8080", "GATEWAY_LEGACY_EVENTS": "true", "GATEWAY_UNKNOWN_EVENTS": "drop",
         "GATEWAY_SPOOL_MAX_BYTES": str(int(2**30 * 0.9)), "GATEWAY_SHUTDOWN_GRACE_SECONDS": "25",
+        "GATEWAY_PUBLISH_MAX_BYTES": "65536", "GATEWAY_OVERSIZE": "trim",
     }
+
+
+def test_the_publisher_size_limit_and_oversize_policy_reach_the_gateway(mock_stack: MockStackFactory) -> None:
+    """Parsed by the gateway's own settings reader, as the pod will."""
+    stack = mock_stack()
+    _run(stack, _args(publish_max_bytes=131072, oversize="refuse"))
+    plain = {e["name"]: e["value"] for e in _env(stack) if "value" in e}
+    settings = Settings.from_env({**plain, "GATEWAY_WEBHOOK_SECRETS": "s"})
+    assert (settings.publish_max_bytes, settings.oversize.value) == (131072, "refuse")
+    with pytest.raises(ValueError, match="oversize: expected 'trim' or 'refuse'"):
+        _args(oversize="drop")
 
 
 def test_secrets_reach_the_pod_only_by_reference(mock_stack: MockStackFactory) -> None:
