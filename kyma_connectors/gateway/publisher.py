@@ -1,6 +1,6 @@
 """The client of Kyma's eventing publisher proxy: one event per request, binary CloudEvents or the legacy format.
 
-Contract (docs/kyma-contracts.md, "Eventing: the publisher proxy"; kyma-project/eventing-publisher-proxy pkg/handler/handler.go):
+Contract (docs/kyma-contracts.md, "Eventing: the publisher proxy"; eventing-publisher-proxy pkg/handler/handler.go):
 ``POST <base>/publish`` in binary mode (``ce-*`` headers, the data as body) answers 204; ``POST
 <base>/<application>/v1/events`` takes the Kyma 1.x body ``{event-type, event-type-version, event-id, event-time,
 data}`` and answers 200. Which failures are worth a retry is decided here, so the forwarder only sees two error types:
