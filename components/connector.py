@@ -84,7 +84,7 @@ class ConnectorArgs:
     """Istio Gateway (``namespace/name``) of the APIRule."""
     kyma_contract: KymaContract = KymaContract.MODULAR
     publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
-    publisher_max_bytes: int = 65536
+    publisher_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
     oversize: str = "trim"
     metrics_scraper: ScraperSetting | None = DEFAULT_METRICS_SCRAPER
     """Namespace and pod labels of the metrics scraper the gateway admits; None admits none."""

@@ -116,7 +116,7 @@ class EventGatewayArgs:
     """Pod port of the publisher for the egress rule; None derives it (Kyma's publisher Services map 80 to 8080)."""
     scrapers: tuple[net.Scraper, ...] = (net.Scraper(),)
     """Who may scrape the pods' metrics (default: Kyma's telemetry metric agent); ``()`` admits no scraper."""
-    publish_max_bytes: int = 65536
+    publish_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
     """The publisher proxy's ``--max-request-size`` (``GATEWAY_PUBLISH_MAX_BYTES``); Kyma leaves it at 65,536."""
     oversize: str = "trim"
     """``trim`` | ``refuse`` (``GATEWAY_OVERSIZE``): an event over ``publish_max_bytes`` is trimmed or refused with

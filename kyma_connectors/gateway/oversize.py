@@ -24,10 +24,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
+from kyma_connectors.core import contract
 from kyma_connectors.gateway.errors import PayloadTooLargeError
 from kyma_connectors.gateway.records import Event
 
-DEFAULT_PUBLISH_MAX_BYTES: Final[int] = 65536
+DEFAULT_PUBLISH_MAX_BYTES: Final[int] = contract.PUBLISHER_MAX_REQUEST_BYTES
 """The proxy's default ``--max-request-size``."""
 MAX_CUTS: Final[int] = 64
 """Arrays cut at most: each cut empties an array or ends the search, so this bounds the work per event."""

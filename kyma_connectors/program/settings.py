@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import pulumi
 
+from kyma_connectors.core import contract
+
 DEFAULT_IMAGES: Final[dict[str, str]] = {
     "gateway": "ghcr.io/kyma-connectors/event-gateway:0.1.0",
     "registrar": "ghcr.io/kyma-connectors/registrar:0.1.0",
@@ -136,7 +138,7 @@ class StackSettings:
     registrar_image: str = DEFAULT_IMAGES["registrar"]
     kyma_contract: KymaContract = KymaContract.MODULAR
     publisher_url: str = PUBLISHER_URLS["modular"]
-    publisher_max_bytes: int = 65536
+    publisher_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
     """The publisher proxy's ``--max-request-size`` (docs/kyma-contracts.md, "Size limit and status codes")."""
     oversize: str = "trim"
     """``trim`` | ``refuse``: what the gateway does with an event over ``publisher_max_bytes``."""
