@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -62,6 +63,7 @@ TOO_LARGE: Final[str] = "http: request body too large"
 """Go's ``http.MaxBytesReader`` error text, which EPP writes back (pkg/legacy/legacy.go
 ``requestBodyTooLargeErrorMessage``)."""
 APPLICATIONS: Final[str] = "/apis/applicationconnector.kyma-project.io/v1alpha1/applications"
+LOG: Final = logging.getLogger("publisher-double")
 
 ApplicationLookup = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 """Returns the Application named like an event's source, or None (EPP pkg/application/lister.go ``Get``)."""
@@ -78,14 +80,18 @@ def api_server_applications(kubeconfig: Path) -> ApplicationLookup:
     EPP lists through an informer cache with a 10 s resync (pkg/application/lister.go ``NewLister``); the double reads
     live, so a test sees a label change at once where the proxy may lag by seconds.
     """
-    from devtools.cluster.kubeapi import KubeApi  # the double only needs it with --kubeconfig
+    from devtools.cluster.kubeapi import KubeApi, KubeApiError  # only needed with --kubeconfig
 
     api = KubeApi.from_kubeconfig(kubeconfig)
 
     async def lookup(name: str) -> Mapping[str, Any] | None:
         if not name or "/" in name:
             return None
-        return await asyncio.to_thread(api.get, f"{APPLICATIONS}/{name}")
+        try:
+            return await asyncio.to_thread(api.get, f"{APPLICATIONS}/{name}")
+        except KubeApiError as exc:  # generic.go GetAppNameOrSource: any lister error keeps the source
+            LOG.warning("cannot read Application %s: %s; keeping the source", name, exc)
+            return None
 
     return lookup
 

@@ -62,12 +62,12 @@ class FakeApiServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def kubeconfig(self, path: Path) -> Path:
+    def kubeconfig(self, path: Path, token: str = TOKEN) -> Path:
         server = f"http://127.0.0.1:{self.server.server_address[1]}"
         path.write_text(yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config", "current-context": "fake",
             "clusters": [{"name": "fake", "cluster": {"server": server}}],
-            "users": [{"name": "fake", "user": {"token": TOKEN}}],
+            "users": [{"name": "fake", "user": {"token": token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
         }))
         return path
@@ -141,3 +141,11 @@ def test_the_stale_application_type_label_would_lose_the_event_on_nats(
     spec = subscription(event["type"])["spec"]
     assert event["backend"]["subject"] == "kyma.githubacme.issues.opened.v1"
     assert event["backend"]["subject"] != Eventing().subscription_subject(spec["source"], spec["types"][0])
+
+
+def test_an_application_the_proxy_cannot_read_leaves_the_source(tmp_path: Path, api_server: FakeApiServer) -> None:
+    """EPP generic.go GetAppNameOrSource: a lister error means "no Application", so the source stays as sent."""
+    api_server.objects[CONNECTOR] = program_application(stale_label=True)
+    kubeconfig = api_server.kubeconfig(tmp_path / "kubeconfig", token="wrong")
+    event = publish_through_gateway(tmp_path, kubeconfig, Backend.NATS)
+    assert event["backend"]["subject"] == "kyma.github-acme.issues.opened.v1"
