@@ -66,6 +66,16 @@ def test_nested_and_several_arrays_are_cut_largest_first() -> None:
     assert all(kept < total for _pointer, kept, total in cuts)
 
 
+def test_a_top_level_array_is_cut_under_the_root_pointer() -> None:
+    result = trim(payload_json([{"n": n, "pad": "p" * 100} for n in range(1000)]), 10_000)
+    assert result is not None
+    data, cuts = result
+    assert len(data) <= 10_000
+    ((pointer, kept, total),) = cuts
+    assert (pointer, total) == ("", 1000)
+    assert json.loads(data) == [{"n": n, "pad": "p" * 100} for n in range(kept)]
+
+
 @pytest.mark.parametrize("data", [payload_json({"blob": "z" * 70_000}), b"not json " * 10_000])
 def test_what_no_cut_can_fit_is_refused(data: bytes) -> None:
     with pytest.raises(EventTooLargeError, match="no array"):
