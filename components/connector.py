@@ -40,7 +40,7 @@ from components.connector_secrets import (
     api_secret_name,
     request_parameters_secret_name,
 )
-from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
+from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef, fqdn
 from components.kyma_application import KymaApplication, KymaApplicationArgs
 from components.registration_job import RegistrationJob, RegistrationJobArgs
 from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
@@ -253,6 +253,7 @@ class Connector(pulumi.ComponentResource):
             application=connector.name, namespace=args.namespace, manifest=manifest, specs=specs,
             image=args.registrar_image, backend="application-registry" if args.legacy else "application-cr",
             registry_url=args.registry_url,
+            webhook_host=fqdn(connector.gateway_host, args.cluster_domain), istio_gateway=args.gateway,
         # The registrar patches the Application and reads the credential Secrets: both must exist first.
         ), opts=child_options(self, opts, application, secrets))
         gateway = EventGateway(child(name, "gateway"), EventGatewayArgs(
