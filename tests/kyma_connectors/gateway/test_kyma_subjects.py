@@ -9,21 +9,19 @@ of each rule. The control case puts back the ``application-type`` label the prog
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.kyma_application import KymaApplicationArgs, application_object
 from devtools.doubles.kyma_eventing import Backend, Eventing
 from kyma_connectors.core.manifest import Manifest
 from tests.kyma_connectors.gateway.harness import Gateway, PublisherDouble, github_headers, payload_json
 from tests.support.crds import assert_valid_custom_resource
+from tests.support.json_api import JsonApi, json_api, not_found
 
 pytestmark = pytest.mark.timeout(90)
 CONNECTOR = "github-acme"
@@ -31,55 +29,29 @@ APPLICATIONS = "/apis/applicationconnector.kyma-project.io/v1alpha1/applications
 TOKEN = "test-token"
 
 
+@dataclass
 class FakeApiServer:
-    """Serves ``GET`` on Applications like kube-apiserver (object or a 404 Status), over loopback HTTP."""
+    """Applications served like kube-apiserver serves them (the object, 401 without the token, else 404)."""
 
-    def __init__(self) -> None:
-        self.objects: dict[str, dict[str, Any]] = {}
-        objects = self.objects
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                name = self.path.removeprefix(APPLICATIONS)
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._answer(401, {"kind": "Status", "code": 401, "reason": "Unauthorized"})
-                elif self.path.startswith(APPLICATIONS) and name in objects:
-                    self._answer(200, objects[name])
-                else:
-                    self._answer(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
-
-            def _answer(self, status: int, document: Mapping[str, Any]) -> None:
-                body = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    api: JsonApi
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def kubeconfig(self, path: Path, token: str = TOKEN) -> Path:
-        server = f"http://127.0.0.1:{self.server.server_address[1]}"
-        path.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
-            "clusters": [{"name": "fake", "cluster": {"server": server}}],
-            "users": [{"name": "fake", "user": {"token": token}}],
-            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
-        }))
-        return path
+        return self.api.kubeconfig(path, token)
 
 
 @pytest.fixture
 def api_server() -> Iterator[FakeApiServer]:
-    fake = FakeApiServer()
-    fake.thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    objects: dict[str, dict[str, Any]] = {}
+
+    def answer(_method: str, path: str, headers: Mapping[str, str]) -> tuple[int, Any]:
+        if headers.get("Authorization") != f"Bearer {TOKEN}":
+            return 401, {"kind": "Status", "code": 401, "reason": "Unauthorized"}
+        name = path.removeprefix(APPLICATIONS)
+        return (200, objects[name]) if path.startswith(APPLICATIONS) and name in objects else not_found(path)
+
+    with json_api(answer) as api:
+        yield FakeApiServer(api, objects)
 
 
 def program_application(*, stale_label: bool = False) -> dict[str, Any]:

@@ -3,20 +3,18 @@ Gateway does not serve the webhook URL's host; an unreadable Gateway is noted an
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from kyma_connectors.registrar.transport import HttpClient, RetryPolicy
 from kyma_connectors.registrar.webhook_host import WebhookHostError, check, served
 from tests.kyma_connectors.registrar.conftest import APP, SpecsDir, invoke
+from tests.support.json_api import JsonApi, json_api, not_found
 
 pytestmark = pytest.mark.timeout(30)
 KYMA_GATEWAY: dict[str, Any] = {
@@ -29,47 +27,36 @@ KYMA_GATEWAY: dict[str, Any] = {
 }
 
 
+@dataclass
 class FakeIstioApi:
-    """kube-apiserver's answers for Gateways: the object (v1 and/or v1beta1), 404, or a fixed status."""
+    """kube-apiserver's answers for Gateways: the object (v1 and/or v1beta1), 404, or a fixed ``status``."""
 
-    def __init__(self) -> None:
-        self.objects: dict[str, dict[str, Any]] = {}
-        self.status: int | None = None
-        self.methods: list[str] = []
-        api = self
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: int | None = None
+    api: JsonApi | None = None
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_PATCH(self) -> None:
-                api.methods.append("PATCH")
-                self.send_response(500)
-                self.end_headers()
+    @property
+    def url(self) -> str:
+        assert self.api is not None
+        return self.api.url
 
-            def do_GET(self) -> None:
-                api.methods.append("GET")
-                status, body = (api.status, {"kind": "Status", "code": api.status}) if api.status else (
-                    (200, api.objects[self.path]) if self.path in api.objects else (404, {"kind": "Status"}))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    @property
+    def methods(self) -> list[str]:
+        assert self.api is not None
+        return [method for method, _path in self.api.requests]
 
-            def log_message(self, *_: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def answer(self, _method: str, path: str, _headers: Mapping[str, str]) -> tuple[int, Any]:
+        if self.status is not None:
+            return self.status, {"kind": "Status", "code": self.status}
+        return (200, self.objects[path]) if path in self.objects else not_found(path)
 
 
 @pytest.fixture
 def istio() -> Iterator[FakeIstioApi]:
     fake = FakeIstioApi()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with json_api(fake.answer) as api:
+        fake.api = api
+        yield fake
 
 
 def client(url: str) -> HttpClient:
@@ -119,13 +106,8 @@ def test_a_run_with_a_foreign_host_fails_before_any_write(istio: FakeIstioApi, s
                                                          tmp_path: Path) -> None:
     """Through the registrar's entry point, as the Job runs it: exit 2, one line naming the fix, only GETs sent."""
     istio.objects["/apis/networking.istio.io/v1/namespaces/kyma-system/gateways/kyma-gateway"] = KYMA_GATEWAY
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "c", "cluster": {"server": istio.url}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-    }))
+    assert istio.api is not None
+    kubeconfig = istio.api.kubeconfig(tmp_path / "kubeconfig", "t")
     result = invoke({"REGISTRAR_BACKEND": "application-cr", "REGISTRAR_APPLICATION": APP,
                      "REGISTRAR_SPECS_DIR": str(specs_dir.path), "KUBECONFIG": str(kubeconfig),
                      "REGISTRAR_WAIT_SECONDS": "1", "REGISTRAR_WEBHOOK_HOST": "gh-webhook.hooks.acme.com",
