@@ -12,7 +12,8 @@ accepted with 202 and then refused by the proxy is lost unseen by the sender. So
   exactly what is missing and can fetch it from the solution's API (GitHub: the push's ``compare`` URL). A payload
   that no array cut makes fit (one huge string) is refused like ``refuse`` does.
 - ``refuse``: the delivery is answered 413, so it shows as failed in the solution's delivery log and can be
-  redelivered (``connectorctl backfill``) once the limit is raised.
+  redelivered (``connectorctl backfill``) once something changed: ``trim`` chosen, or a publisher with a larger
+  ``--max-request-size`` (Kyma's managed proxy cannot be given one).
 
 The trimmed payload is re-serialised compactly (UTF-8, no spaces); untrimmed events keep their bytes unchanged.
 """
