@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import _pod_security as sec
+from components._event_gateway_network import FROM_INGRESS_LABEL
 from kyma_connectors.core import contract
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def gateway_env(args: EventGatewayArgs) -> list[k8s.core.v1.EnvVarArgs]:
         contract.GATEWAY_SPOOL_DIR: SPOOL_DIR,
         contract.GATEWAY_PORT: str(args.port),
         contract.GATEWAY_LEGACY_EVENTS: "true" if args.legacy_events else "false",
+        contract.GATEWAY_PUBLISH_MAX_BYTES: str(args.publish_max_bytes),
+        contract.GATEWAY_OVERSIZE: args.oversize,
         contract.GATEWAY_SPOOL_MAX_BYTES: str(int((quantity_bytes(args.spool.size) or 0) * SPOOL_HEADROOM)),
         # Finish draining before the kubelet's SIGKILL; the rest of the grace period covers the sidecar and preStop.
         contract.GATEWAY_SHUTDOWN_GRACE_SECONDS: str(max(1, args.termination_grace_seconds - 5)),
@@ -113,7 +116,9 @@ def deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: di
         ),
         template=k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                labels={**labels, "sidecar.istio.io/inject": "true"},  # APIRule v2 serves mesh workloads only
+                # APIRule v2 serves mesh workloads only; the istio module's policies let the ingress gateway send only
+                # to pods with FROM_INGRESS_LABEL (components/_event_gateway_network.py).
+                labels={**labels, "sidecar.istio.io/inject": "true", **FROM_INGRESS_LABEL},
                 annotations={"prometheus.io/scrape": "true", "prometheus.io/port": str(args.port),
                              "prometheus.io/path": "/metrics", **_catalog_annotation(args),
                              ISTIO_PROXY_CONFIG: _proxy_config(args)},

@@ -29,6 +29,7 @@ from typing import Any, Final
 import pulumi
 import yaml
 
+from components._event_gateway_network import Scraper
 from components._naming import child, token
 from components._options import child_options
 from components._outputs import known
@@ -39,7 +40,7 @@ from components.connector_secrets import (
     api_secret_name,
     request_parameters_secret_name,
 )
-from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef
+from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef, fqdn
 from components.kyma_application import KymaApplication, KymaApplicationArgs
 from components.registration_job import RegistrationJob, RegistrationJobArgs
 from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
@@ -53,7 +54,14 @@ from kyma_connectors.core.manifest import (
     ServiceDefinition,
     service_id,
 )
-from kyma_connectors.program.settings import DEFAULT_GATEWAY, ConnectorSettings, KymaContract, StackSettings
+from kyma_connectors.program.settings import (
+    DEFAULT_GATEWAY,
+    DEFAULT_METRICS_SCRAPER,
+    ConnectorSettings,
+    KymaContract,
+    StackSettings,
+)
+from kyma_connectors.program.settings import Scraper as ScraperSetting
 
 ASYNCAPI_FILE: Final[str] = "asyncapi.yaml"
 REGISTERED_SOLUTIONS: Final[frozenset[str]] = frozenset({"github", "qualtrics"})
@@ -76,6 +84,10 @@ class ConnectorArgs:
     """Istio Gateway (``namespace/name``) of the APIRule."""
     kyma_contract: KymaContract = KymaContract.MODULAR
     publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
+    publisher_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
+    oversize: str = "trim"
+    metrics_scraper: ScraperSetting | None = DEFAULT_METRICS_SCRAPER
+    """Namespace and pod labels of the metrics scraper the gateway admits; None admits none."""
     registry_url: str | None = None
     """Kyma 1.x Application Registry URL (legacy contract only)."""
 
@@ -85,6 +97,8 @@ class ConnectorArgs:
             connector=connector, namespace=stack.namespace, cluster_domain=stack.cluster_domain,
             gateway_image=stack.gateway_image, registrar_image=stack.registrar_image, gateway=stack.gateway,
             kyma_contract=stack.kyma_contract, publisher_url=stack.publisher_url, registry_url=stack.registry_url,
+            publisher_max_bytes=stack.publisher_max_bytes, oversize=stack.oversize,
+            metrics_scraper=stack.metrics_scraper,
         )
 
     @property
@@ -239,6 +253,7 @@ class Connector(pulumi.ComponentResource):
             application=connector.name, namespace=args.namespace, manifest=manifest, specs=specs,
             image=args.registrar_image, backend="application-registry" if args.legacy else "application-cr",
             registry_url=args.registry_url,
+            webhook_host=fqdn(connector.gateway_host, args.cluster_domain), istio_gateway=args.gateway,
         # The registrar patches the Application and reads the credential Secrets: both must exist first.
         ), opts=child_options(self, opts, application, secrets))
         gateway = EventGateway(child(name, "gateway"), EventGatewayArgs(
@@ -246,6 +261,9 @@ class Connector(pulumi.ComponentResource):
             image=args.gateway_image, host=connector.gateway_host, cluster_domain=args.cluster_domain,
             webhook_secret=SecretRef(name=secrets.webhook_secret_name, key=WEBHOOK_SECRET_KEY),
             gateway=args.gateway, publisher_url=args.publisher_url, legacy_events=args.legacy,
+            publish_max_bytes=args.publisher_max_bytes, oversize=args.oversize,
+            scrapers=(Scraper(namespace=args.metrics_scraper[0], pod_labels=dict(args.metrics_scraper[1])),)
+            if args.metrics_scraper else (),
             env=_gateway_env(connector), **_replicas(connector),
             catalog_document=_read(Path(connector.catalog)) if connector.catalog else None,
         ), opts=nested)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -108,10 +109,18 @@ class EventGatewayArgs:
     """Istio Gateway (``namespace/name``) the APIRule binds to."""
     publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
     """Eventing publisher proxy base URL (``GATEWAY_PUBLISHER_URL``)."""
-    publisher_namespace: str = "kyma-system"
-    """Namespace of the publisher proxy pods, for the NetworkPolicy's egress rule."""
-    publisher_port: int = 8080
-    """Container port of the publisher proxy pods (its Service maps 80 to 8080), for the egress rule."""
+    publisher_namespace: str | None = None
+    """Namespace of the publisher pods for the NetworkPolicy's egress rule; None derives it from ``publisher_url``
+    (components/_event_gateway_network.py ``publisher_egress``)."""
+    publisher_port: int | None = None
+    """Pod port of the publisher for the egress rule; None derives it (Kyma's publisher Services map 80 to 8080)."""
+    scrapers: tuple[net.Scraper, ...] = (net.Scraper(),)
+    """Who may scrape the pods' metrics (default: Kyma's telemetry metric agent); ``()`` admits no scraper."""
+    publish_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
+    """The publisher proxy's ``--max-request-size`` (``GATEWAY_PUBLISH_MAX_BYTES``); Kyma leaves it at 65,536."""
+    oversize: str = "trim"
+    """``trim`` | ``refuse`` (``GATEWAY_OVERSIZE``): an event over ``publish_max_bytes`` is trimmed or refused with
+    413 on receipt, never accepted and then lost (docs/event-gateway.md, "Events over the publisher's size limit")."""
     legacy_events: bool = False
     """Publish Kyma 1.x legacy events (``GATEWAY_LEGACY_EVENTS``), the documented Kyma contract flag."""
     port: int = 8080
@@ -151,6 +160,12 @@ def _problems(args: EventGatewayArgs) -> list[str]:
         problems.append("catalog_document: give either catalog_document or catalog_config_map, not both")
     if "." not in args.host and not args.cluster_domain:
         problems.append(f"cluster_domain: required when host {args.host!r} is a short label")
+    if args.oversize not in ("trim", "refuse"):
+        problems.append(f"oversize: expected 'trim' or 'refuse', got {args.oversize!r}")
+    if args.publish_max_bytes < 4096:
+        problems.append("publish_max_bytes: expected at least 4096")
+    if not urlsplit(args.publisher_url).hostname:
+        problems.append(f"publisher_url: {args.publisher_url!r} has no host")
     if args.spool.persistent and (args.hpa is not None or args.replicas != 1):
         problems.append("spool.persistent: a ReadWriteOnce spool serves one pod; set replicas=1 and no hpa")
     if args.hpa and not 1 <= args.hpa.min_replicas <= args.hpa.max_replicas:
@@ -178,9 +193,16 @@ def webhook_url(host: str, cluster_domain: str | None) -> str:
 
 
 def apirule_spec(args: EventGatewayArgs, service_name: pulumi.Input[str]) -> dict[str, Any]:
-    """APIRule v2 spec: one host, one rule, ``POST /webhook`` without auth (the gateway checks the signature)."""
+    """APIRule v2 spec: one host, one rule, ``POST /webhook`` without auth (the gateway checks the signature).
+
+    The host is always the FQDN of :func:`webhook_url`, never a short label: for a short label Kyma takes the domain
+    from the Gateway's first server host (api-gateway internal/processing/processors/v2alpha1/virtualservice/
+    virtual_service_processor.go ``getHostsAndDomainFromAPIRule``), which can differ from ``clusterDomain`` (a
+    custom domain, a custom Gateway): the URL registered with the solution would point elsewhere. With the FQDN
+    both are one value; the Gateway must serve that domain (docs/kyma-contracts.md, "APIRule host").
+    """
     return {
-        "hosts": [args.host],
+        "hosts": [fqdn(args.host, args.cluster_domain)],
         "gateway": args.gateway,
         "service": {"name": service_name, "namespace": args.namespace, "port": args.port},
         "rules": [{"path": WEBHOOK_PATH, "methods": ["POST"], "noAuth": True}],

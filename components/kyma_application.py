@@ -2,8 +2,14 @@
 
 The Application is cluster-scoped and its name is what Kyma eventing and the Central Application Gateway key on:
 events published with ``source: <name>``, API calls to ``central-application-gateway.kyma-system:8080/<name>/...``.
-Eventing strips non-alphanumerics from the name (``github-acme`` -> ``githubacme``), so the ``application-type`` label
-states the cleaned form explicitly (kyma-contracts.md (a); EPP pkg/application/clean.go).
+
+No ``application-type`` label, on purpose: when an Application named like the event's source exists, the publisher
+proxy replaces the source with that label's value (eventing-publisher-proxy pkg/cloudevents/builder/generic.go
+``GetAppNameOrSource`` -> pkg/application/clean.go ``GetTypeOrName``). On the NATS backend the subject keeps ``-``
+(eventing-manager pkg/backend/cleaner/jetstream.go), so a label ``githubacme`` on ``github-acme`` moved every event to
+``kyma.githubacme.<type>`` while a Subscription with ``source: github-acme`` listens on ``kyma.github-acme.<type>``.
+Without the label the proxy uses the Application's name, which equals the source: the one ``source`` a Subscription
+names is the connector's name, on NATS and on EventMesh alike (docs/kyma-contracts.md, "Event source and subjects").
 
 Services: on today's Kyma the program writes ``spec.services`` itself, built by :func:`build_services`
 from the same manifest the registration Job applies -- so ``pulumi up`` alone yields a complete Application, rendered
@@ -29,6 +35,7 @@ from kyma_connectors.core.manifest import Manifest
 API_VERSION: Final[str] = "applicationconnector.kyma-project.io/v1alpha1"
 KIND: Final[str] = "Application"
 TYPE_LABEL: Final[str] = "application-type"
+"""The label the publisher proxy would substitute for the event source; never set (module docstring)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +59,7 @@ class KymaApplicationArgs:
         if not name or len(name) > 253 or name != name.lower():
             raise ValueError(f"manifest.application: {name!r} is not a valid Application name")
         if not application_type(name):
-            raise ValueError(f"manifest.application: {name!r} has no alphanumerics for the application-type label")
+            raise ValueError(f"manifest.application: {name!r} has no alphanumerics (EventMesh keeps only those)")
 
 
 def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
@@ -70,7 +77,7 @@ def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {"name": name, "labels": {**labels(name, "application"), TYPE_LABEL: application_type(name)}},
+        "metadata": {"name": name, "labels": labels(name, "application")},
         "spec": spec,
     }
 

@@ -88,6 +88,12 @@ class RegistrationJobArgs:
     """Upper bound for the whole run including retries, so a stuck registration fails ``pulumi up`` visibly."""
     ttl_seconds_after_finished: int | None = None
     """Leave unset unless you never run ``pulumi refresh`` (see the module docstring)."""
+    webhook_host: str | None = None
+    """The webhook URL's host; with ``istio_gateway`` (application-cr only) the Job checks, before any write, that the
+    Gateway serves it (kyma_connectors/registrar/webhook_host.py), so a wrong ``clusterDomain`` fails ``pulumi up``
+    before the webhook is registered."""
+    istio_gateway: str | None = None
+    """``namespace/name`` of the APIRule's Istio Gateway; the Job gets ``get`` on exactly that Gateway."""
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -192,7 +198,14 @@ def registrar_env(args: RegistrationJobArgs) -> list[k8s.core.v1.EnvVarArgs]:
         env[contract.REGISTRAR_REGISTRY_URL] = args.registry_url
     if credential_secrets(args):
         env[contract.REGISTRAR_CREDENTIALS_DIR] = CREDENTIALS_DIR
+    if _checks_webhook_host(args):
+        env[contract.REGISTRAR_WEBHOOK_HOST] = str(args.webhook_host)
+        env[contract.REGISTRAR_ISTIO_GATEWAY] = str(args.istio_gateway)
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()]
+
+
+def _checks_webhook_host(args: RegistrationJobArgs) -> bool:
+    return args.backend == "application-cr" and bool(args.webhook_host) and bool(args.istio_gateway)
 
 
 class RegistrationJob(pulumi.ComponentResource):
@@ -226,6 +239,8 @@ class RegistrationJob(pulumi.ComponentResource):
         job_deps: list[pulumi.Resource] = []
         if args.backend == "application-cr":
             job_deps.append(self._rbac(name, args, account, labels, child))
+        if _checks_webhook_host(args):
+            job_deps.append(self._gateway_reader(name, args, account, labels, child))
 
         self.config_map_name = config_map.metadata.apply(lambda m: str(m["name"]))
         job = k8s.batch.v1.Job(
@@ -262,6 +277,31 @@ class RegistrationJob(pulumi.ComponentResource):
             role_ref=k8s.rbac.v1.RoleRefArgs(
                 api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role.metadata.apply(lambda m: m["name"])
             ),
+            subjects=[k8s.rbac.v1.SubjectArgs(
+                kind="ServiceAccount", name=account.metadata.apply(lambda m: m["name"]), namespace=args.namespace
+            )],
+            opts=child,
+        )
+
+    @staticmethod
+    def _gateway_reader(name: str, args: RegistrationJobArgs, account: k8s.core.v1.ServiceAccount,
+                        labels: dict[str, str], child: pulumi.ResourceOptions) -> k8s.rbac.v1.RoleBinding:
+        """get on the one Istio Gateway the APIRule binds to, in its namespace (both versions the check tries)."""
+        namespace, gateway = str(args.istio_gateway).split("/", 1)
+        meta = k8s.meta.v1.ObjectMetaArgs(name=f"kyma-connectors-registrar-{args.application}", namespace=namespace,
+                                          labels=labels)
+        role = k8s.rbac.v1.Role(
+            f"{name}-gateway-role",
+            metadata=meta,
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=["networking.istio.io"], resources=["gateways"],
+                                              resource_names=[gateway], verbs=["get"])],
+            opts=child,
+        )
+        return k8s.rbac.v1.RoleBinding(
+            f"{name}-gateway-binding",
+            metadata=meta,
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
+                                             name=role.metadata.apply(lambda m: m["name"])),
             subjects=[k8s.rbac.v1.SubjectArgs(
                 kind="ServiceAccount", name=account.metadata.apply(lambda m: m["name"]), namespace=args.namespace
             )],

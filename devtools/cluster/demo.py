@@ -168,7 +168,10 @@ def up(settings: DemoSettings) -> None:
     token = connector["credentials"]["token"]
     _start(settings, "github", "devtools.doubles.github", ["--port", str(settings.github_port), "--token", token],
            health=f"http://127.0.0.1:{settings.github_port}/_admin/hooks")
-    _start(settings, "publisher", "devtools.doubles.publisher", ["--port", str(settings.publisher_port)],
+    # The double reads the Application from the control plane, as Kyma's proxy does, so the demo shows the subject
+    # a Subscription with ``source: <connector name>`` listens on (docs/kyma-contracts.md, "Event source").
+    _start(settings, "publisher", "devtools.doubles.publisher",
+           ["--port", str(settings.publisher_port), "--kubeconfig", str(kubeconfig)],
            health=f"http://127.0.0.1:{settings.publisher_port}/events")
 
     progress.step(f"pulumi up --stack {STACK} (real CLI and engine, inline program)")

@@ -24,10 +24,15 @@ _NON_ALNUM: Final[re.Pattern[str]] = re.compile(r"[^a-zA-Z0-9]+")
 def normalize_service_name(display_name: str) -> str:
     """The gateway's path segment for a service: its normalised ``displayName``.
 
-    Mirrors central-application-gateway pkg/normalization: runs of non-alphanumerics become ``-``, lowercased,
-    leading/trailing ``-`` trimmed, cut to 57 characters.
+    The same rule, in the same order, as application-connector-manager
+    components/central-application-gateway/pkg/normalization/normalization.go ``NormalizeName`` (matched by
+    internal/metadata/applications/repository.go ``getMatchFunction``): runs of non-alphanumerics become ``-``,
+    lowercased, one trailing ``-`` trimmed, *then* cut to 57 characters, *then* one leading ``-`` trimmed. The order
+    matters: a long name that starts with a non-alphanumeric ends up 56 characters long, and a cut can leave a
+    trailing ``-`` that Kyma keeps.
     """
-    return _NON_ALNUM.sub("-", display_name).lower().strip("-")[:57]
+    normalized = _NON_ALNUM.sub("-", display_name).lower().removesuffix("-")
+    return normalized[:57].removeprefix("-")
 
 
 def gateway_url(application: str, display_name: str) -> str:

@@ -25,9 +25,14 @@ GATEWAY_LEGACY_EVENTS: Final[str] = "GATEWAY_LEGACY_EVENTS"
 GATEWAY_SHUTDOWN_GRACE_SECONDS: Final[str] = "GATEWAY_SHUTDOWN_GRACE_SECONDS"
 GATEWAY_UNKNOWN_EVENTS: Final[str] = "GATEWAY_UNKNOWN_EVENTS"
 """What the gateway does with uncatalogued events; set from ``connectors[i].gateway.unknownEvents`` when given."""
+GATEWAY_PUBLISH_MAX_BYTES: Final[str] = "GATEWAY_PUBLISH_MAX_BYTES"
+"""Body bytes the eventing publisher proxy takes per request (its ``--max-request-size``)."""
+GATEWAY_OVERSIZE: Final[str] = "GATEWAY_OVERSIZE"
+"""``trim`` | ``refuse``: an event over ``GATEWAY_PUBLISH_MAX_BYTES``, decided on receipt."""
 GATEWAY_WRITTEN_BY_PROGRAM: Final[frozenset[str]] = frozenset({
     GATEWAY_SOLUTION, GATEWAY_APPLICATION, GATEWAY_WEBHOOK_SECRETS, GATEWAY_PUBLISHER_URL, GATEWAY_SPOOL_DIR,
     GATEWAY_SPOOL_MAX_BYTES, GATEWAY_PORT, GATEWAY_CATALOG, GATEWAY_LEGACY_EVENTS, GATEWAY_SHUTDOWN_GRACE_SECONDS,
+    GATEWAY_PUBLISH_MAX_BYTES, GATEWAY_OVERSIZE,
 })
 """The variables the EventGateway component sets itself (a user's ``env`` may not override them)."""
 
@@ -37,6 +42,9 @@ GATEWAY_CATALOG_MOUNT: Final[str] = "/etc/event-gateway/catalog"
 """Where a custom AsyncAPI catalog ConfigMap is mounted."""
 GATEWAY_HTTP_PORT: Final[int] = 8080
 """Webhooks, probes and metrics."""
+PUBLISHER_MAX_REQUEST_BYTES: Final[int] = 65536
+"""Kyma's eventing publisher proxy's default ``--max-request-size`` (eventing-publisher-proxy pkg/options/options.go
+``maxRequestSize``), which eventing-manager does not change (pkg/eventing/deployment.go ``WithContainers``)."""
 
 # --- the registrar (the registration Job) -----------------------------------------------------------------------
 REGISTRAR_PREFIX: Final[str] = "REGISTRAR_"
@@ -47,6 +55,10 @@ REGISTRAR_REGISTRY_URL: Final[str] = "REGISTRAR_REGISTRY_URL"
 REGISTRAR_CREDENTIALS_DIR: Final[str] = "REGISTRAR_CREDENTIALS_DIR"
 REGISTRAR_WAIT_SECONDS: Final[str] = "REGISTRAR_WAIT_SECONDS"
 REGISTRAR_REQUEST_TIMEOUT: Final[str] = "REGISTRAR_REQUEST_TIMEOUT"
+REGISTRAR_WEBHOOK_HOST: Final[str] = "REGISTRAR_WEBHOOK_HOST"
+"""The webhook URL's host the program registers with the solution; checked against the Istio Gateway."""
+REGISTRAR_ISTIO_GATEWAY: Final[str] = "REGISTRAR_ISTIO_GATEWAY"
+"""``namespace/name`` of the Istio Gateway the APIRule binds to."""
 
 REGISTRAR_SPECS_MOUNT: Final[str] = "/etc/registrar/specs"
 """The specs ConfigMap: ``registration.yaml`` and the spec files it names."""

@@ -9,6 +9,7 @@ Rejections are cheap: the content type and ``Content-Length`` are checked before
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -30,6 +31,7 @@ from kyma_connectors.gateway.errors import (
     SpoolError,
 )
 from kyma_connectors.gateway.forwarder import Forwarder
+from kyma_connectors.gateway.oversize import Fitter
 from kyma_connectors.gateway.records import Event
 from kyma_connectors.gateway.settings import Settings
 from kyma_connectors.gateway.spool import Appended, Spool
@@ -61,6 +63,7 @@ class GatewayApp:
         self.forwarder = forwarder
         self.metrics = metrics
         self.tracer = tracer
+        self.fitter = Fitter(settings.publish_max_bytes, settings.oversize, legacy=settings.legacy_events)
         self.started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,6 +157,9 @@ class GatewayApp:
                              "event": mapped.event, "action": mapped.action}
             uncatalogued = mapped if isinstance(mapped, Uncatalogued) else None
             mapped_event = mapped.event if isinstance(mapped, Uncatalogued) else mapped
+            if len(mapped_event.data) > self.fitter.data_budget:  # trim or refuse now, while the sender still waits
+                mapped_event = await asyncio.to_thread(self.fitter.fit, mapped_event)
+                self.metrics.truncated.inc()
             if span is not None:
                 span.set_attribute("cloudevents.event_id", mapped_event.id)
                 span.set_attribute("cloudevents.event_type", mapped_event.type)

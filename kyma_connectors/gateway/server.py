@@ -45,6 +45,7 @@ def build_app(settings: Settings, environ: Mapping[str, str] = os.environ) -> Ga
         legacy=settings.legacy_events,
         timeout=settings.publish_timeout_seconds,
         connections=settings.publish_concurrency,
+        max_bytes=settings.publish_max_bytes,
     )
     forwarder = Forwarder(
         spool,

@@ -19,6 +19,7 @@ from kyma_connectors.core import contract
 from kyma_connectors.core.catalog import catalog_path
 from kyma_connectors.core.env import EnvReader
 from kyma_connectors.gateway.errors import ConfigError
+from kyma_connectors.gateway.oversize import DEFAULT_PUBLISH_MAX_BYTES, Oversize
 
 PREFIX: Final[str] = contract.GATEWAY_PREFIX
 APPLICATION_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -123,6 +124,11 @@ class Settings:
     publish_concurrency: int = 16
     """Events in flight to the publisher; 1 gives strict order."""
     publish_timeout_seconds: float = 10.0
+    publish_max_bytes: int = DEFAULT_PUBLISH_MAX_BYTES
+    """Body bytes the eventing publisher proxy takes per request (its ``--max-request-size``, 65,536 unless changed)."""
+    oversize: Oversize = Oversize.TRIM
+    """A delivery whose event exceeds ``publish_max_bytes``: trim its largest arrays, or refuse it with 413
+    (kyma_connectors/gateway/oversize.py)."""
     retry_initial_seconds: float = 0.5
     retry_max_seconds: float = 30.0
     shutdown_grace_seconds: float = 20.0
@@ -166,6 +172,8 @@ class Settings:
             dedup_window=reader.integer("DEDUP_WINDOW", cls.dedup_window, 0, 10_000_000),
             publish_concurrency=reader.integer("PUBLISH_CONCURRENCY", cls.publish_concurrency, 1, 1024),
             publish_timeout_seconds=reader.seconds("PUBLISH_TIMEOUT_SECONDS", cls.publish_timeout_seconds),
+            publish_max_bytes=reader.integer("PUBLISH_MAX_BYTES", cls.publish_max_bytes, 4096, 1 << 31),
+            oversize=reader.enum("OVERSIZE", Oversize, Oversize.TRIM) or Oversize.TRIM,
             retry_initial_seconds=reader.seconds("RETRY_INITIAL_SECONDS", cls.retry_initial_seconds),
             retry_max_seconds=reader.seconds("RETRY_MAX_SECONDS", cls.retry_max_seconds),
             shutdown_grace_seconds=reader.seconds("SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),

@@ -56,6 +56,11 @@ class Metrics:
         self.retried = Counter(
             "event_gateway_publish_retries", "Failed publish attempts that will be retried", registry=r
         )
+        self.truncated = Counter(
+            "event_gateway_events_truncated",
+            "Events whose largest arrays were trimmed to fit the publisher's size limit",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "event_gateway_events_dead_lettered", "Events the publisher rejected for good", registry=r
         )

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import pulumi
 
+from kyma_connectors.core import contract
+
 DEFAULT_IMAGES: Final[dict[str, str]] = {
     "gateway": "ghcr.io/kyma-connectors/event-gateway:0.1.0",
     "registrar": "ghcr.io/kyma-connectors/registrar:0.1.0",
@@ -117,6 +119,12 @@ class ConnectorSettings:
         return ("",) if self.solution == "qualtrics" else ()
 
 
+Scraper = tuple[str, tuple[tuple[str, str], ...]]
+"""A metrics scraper: namespace and pod labels (as sorted pairs, so settings stay hashable and immutable)."""
+DEFAULT_METRICS_SCRAPER: Final[Scraper] = ("kyma-system", (("telemetry.kyma-project.io/metric-scrape", "true"),))
+"""Kyma's telemetry metric agent (kyma-project/telemetry-manager internal/resources/otelcollector/agent.go)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """The whole ``kyma-connectors:`` config namespace, validated and defaulted."""
@@ -130,6 +138,12 @@ class StackSettings:
     registrar_image: str = DEFAULT_IMAGES["registrar"]
     kyma_contract: KymaContract = KymaContract.MODULAR
     publisher_url: str = PUBLISHER_URLS["modular"]
+    publisher_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
+    """The publisher proxy's ``--max-request-size`` (docs/kyma-contracts.md, "Size limit and status codes")."""
+    oversize: str = "trim"
+    """``trim`` | ``refuse``: what the gateway does with an event over ``publisher_max_bytes``."""
+    metrics_scraper: Scraper | None = DEFAULT_METRICS_SCRAPER
+    """(namespace, pod labels) of the pods allowed to scrape the gateways; None admits none."""
     registry_url: str | None = None
     local_control_plane: bool = False
     render_yaml_to_directory: str | None = None
@@ -153,10 +167,23 @@ def build_settings(raw: Mapping[str, Any], secret: SecretFn = pulumi.Output.secr
         registrar_image=images.get("registrar", DEFAULT_IMAGES["registrar"]),
         kyma_contract=contract,
         publisher_url=raw.get("publisherUrl", PUBLISHER_URLS[contract.value]),
+        publisher_max_bytes=raw.get("publisherMaxBytes", StackSettings.publisher_max_bytes),
+        oversize=raw.get("oversize", StackSettings.oversize),
+        metrics_scraper=_scraper(raw.get("metricsScraper")),
         registry_url=raw.get("registryUrl", LEGACY_REGISTRY_URL) if contract is KymaContract.LEGACY else None,
         local_control_plane=raw.get("localControlPlane", False),
         render_yaml_to_directory=raw.get("renderYamlToDirectory"),
     )
+
+
+def _scraper(raw: Any) -> Scraper | None:
+    """``metricsScraper``: absent -> the telemetry metric agent; ``enabled: false`` -> none; else its fields."""
+    given = raw if isinstance(raw, Mapping) else {}
+    if given.get("enabled") is False:
+        return None
+    labels = given.get("podLabels")
+    return (str(given.get("namespace", DEFAULT_METRICS_SCRAPER[0])),
+            tuple(sorted(labels.items())) if labels else DEFAULT_METRICS_SCRAPER[1])
 
 
 def _api_url(raw: Mapping[str, Any]) -> str | None:

@@ -54,11 +54,11 @@ _JSON_TYPES: Final[dict[type, str]] = {dict: "an object", list: "a list", str: "
 
 
 def application_type(application: str) -> str:
-    """The Application's ``application-type`` label: the name with non-alphanumerics removed.
+    """The name as Kyma's EventMesh backend keeps it in subjects: non-alphanumerics removed.
 
-    Kyma eventing cleans an application name the same way when it builds event subjects; the label makes the cleaned
-    form explicit (components/kyma_application.py), and :func:`semantic_problems` refuses two connectors whose cleaned
-    forms collide.
+    eventing-manager pkg/backend/cleaner/eventmesh.go ``CleanSource`` strips everything but ``[a-zA-Z0-9]``, so on
+    EventMesh ``a-b`` and ``ab`` share subjects; :func:`semantic_problems` refuses two connectors whose cleaned forms
+    collide. (Not a label: the Application carries no ``application-type``, see components/kyma_application.py.)
     """
     return _NON_ALNUM.sub("", application.lower())
 

@@ -22,6 +22,7 @@ from kyma_connectors.registrar.registry import RegistryBackend
 from kyma_connectors.registrar.report import JsonLog, RunSummary
 from kyma_connectors.registrar.settings import Backend, Settings
 from kyma_connectors.registrar.transport import HttpClient, RetryPolicy
+from kyma_connectors.registrar.webhook_host import check as check_webhook_host
 
 
 def run(env: Mapping[str, str] | None = None, *, stdout: TextIO | None = None,
@@ -44,6 +45,9 @@ def register(settings: Settings, env: Mapping[str, str], log: JsonLog) -> RunSum
     client = _client(settings, env)
     try:
         if settings.backend is Backend.APPLICATION_CR:
+            if settings.webhook_host and settings.istio_gateway:  # before any write: a wrong URL fails the run
+                check_webhook_host(client, settings.istio_gateway, settings.webhook_host,
+                                   lambda message: log.line("webhook-host", note=message))
             outcomes = ApplicationCrBackend(client, settings.application).register(bundle, log.service)
         else:
             secrets = MountedSecrets(settings.credentials_dir)

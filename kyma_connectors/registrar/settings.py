@@ -11,6 +11,8 @@ nobody asked for. Every variable is checked before the first request, and every 
 ``REGISTRAR_CREDENTIALS_DIR``   application-registry only: credential Secrets mounted as ``<dir>/<secretName>/<key>``
 ``REGISTRAR_WAIT_SECONDS``      how long to wait for an unreachable or overloaded API before giving up (default 60)
 ``REGISTRAR_REQUEST_TIMEOUT``   seconds per HTTP request (default 10)
+``REGISTRAR_WEBHOOK_HOST``      application-cr, optional: the webhook URL's host, checked against the Istio Gateway
+``REGISTRAR_ISTIO_GATEWAY``     with it: ``namespace/name`` of the Gateway the APIRule binds to
 ``KUBECONFIG``                  application-cr: a kubeconfig file; without it the in-cluster service account is used
 ==============================  ========================================================================
 """
@@ -32,10 +34,12 @@ DEFAULT_CREDENTIALS_DIR: Final[Path] = Path(contract.REGISTRAR_CREDENTIALS_MOUNT
 ENVIRONMENT: Final[frozenset[str]] = frozenset({
     contract.REGISTRAR_BACKEND, contract.REGISTRAR_APPLICATION, contract.REGISTRAR_SPECS_DIR,
     contract.REGISTRAR_REGISTRY_URL, contract.REGISTRAR_CREDENTIALS_DIR, contract.REGISTRAR_WAIT_SECONDS,
-    contract.REGISTRAR_REQUEST_TIMEOUT, "KUBECONFIG",
+    contract.REGISTRAR_REQUEST_TIMEOUT, contract.REGISTRAR_WEBHOOK_HOST, contract.REGISTRAR_ISTIO_GATEWAY, "KUBECONFIG",
 })
 """Every variable the registrar reads (besides the in-cluster ``KUBERNETES_SERVICE_*``)."""
 _APP_NAME: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_HOST: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
+_GATEWAY: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 class Backend(StrEnum):
@@ -57,6 +61,9 @@ class Settings:
     kubeconfig: Path | None = None
     wait_seconds: float = 60.0
     request_timeout: float = 10.0
+    webhook_host: str | None = None
+    """The webhook URL's host; with ``istio_gateway``, checked to be served by that Gateway before any write."""
+    istio_gateway: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -82,6 +89,10 @@ class Settings:
         wait_seconds = reader.seconds(contract.REGISTRAR_WAIT_SECONDS, 60.0)
         request_timeout = reader.seconds(contract.REGISTRAR_REQUEST_TIMEOUT, 10.0)
         credentials_dir = reader.directory(contract.REGISTRAR_CREDENTIALS_DIR, DEFAULT_CREDENTIALS_DIR)
+        webhook_host = reader.text(contract.REGISTRAR_WEBHOOK_HOST, "", _HOST, "a fully qualified host name")
+        istio_gateway = reader.text(contract.REGISTRAR_ISTIO_GATEWAY, "", _GATEWAY, "namespace/name")
+        if bool(webhook_host) != bool(istio_gateway):
+            reader.problem(contract.REGISTRAR_WEBHOOK_HOST, f"set together with {contract.REGISTRAR_ISTIO_GATEWAY}")
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(
@@ -93,4 +104,6 @@ class Settings:
             kubeconfig=kubeconfig,
             wait_seconds=wait_seconds,
             request_timeout=request_timeout,
+            webhook_host=webhook_host or None,
+            istio_gateway=istio_gateway or None,
         )

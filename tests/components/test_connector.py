@@ -389,3 +389,21 @@ def test_settings_pass_through_unchanged() -> None:
     assert (args.namespace, args.legacy, args.api_secrets_namespace) == ("integrations", True, "integrations")
     assert args.publisher_url == "http://eventing-event-publisher-proxy.kyma-system"
     assert args.registry_url == "http://application-registry-external-api.kyma-integration:8081"
+
+
+def test_publisher_limit_oversize_and_scraper_reach_the_gateway(mock_stack: Any) -> None:
+    """The stack's publisherMaxBytes/oversize become the gateway's env; metricsScraper its NetworkPolicy peer."""
+    settings = example_settings(publisherMaxBytes=131072, oversize="refuse",
+                                metricsScraper={"namespace": "monitoring", "podLabels": {"app": "prometheus"}})
+    settings = dataclasses.replace(settings, connectors=settings.connectors[:1])
+    stack = mock_stack()
+    run_connectors(stack, settings)
+    deployment = stack.one("kubernetes:apps/v1:Deployment")
+    env = {e["name"]: e.get("value") for e in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (env["GATEWAY_PUBLISH_MAX_BYTES"], env["GATEWAY_OVERSIZE"]) == ("131072", "refuse")
+    scraper = stack.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["spec"]["ingress"][1]["from"][0]
+    assert scraper["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    assert scraper["podSelector"]["matchLabels"] == {"app": "prometheus"}
+    stack = mock_stack()
+    run_connectors(stack, dataclasses.replace(settings, metrics_scraper=None))
+    assert len(stack.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["spec"]["ingress"]) == 1

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components._event_gateway_network import PublisherEgress, publisher_egress
 from components._event_gateway_pod import quantity_bytes
 from components.event_gateway import (
     RESOURCE_TYPE,
@@ -18,6 +19,7 @@ from components.event_gateway import (
     EventGatewayArgs,
     SecretRef,
     SpoolVolume,
+    webhook_url,
 )
 from kyma_connectors.core.catalog import SPECS_DIR
 from kyma_connectors.gateway.settings import Settings
@@ -74,7 +76,8 @@ def test_apirule_is_v2_and_exposes_only_post_webhook(mock_stack: MockStackFactor
     rule = stack.one(APIRULE)
     assert_valid_custom_resource(rule.k8s_object())
     spec = rule.inputs["spec"]
-    assert spec["hosts"] == ["github-acme-hooks"]
+    assert spec["hosts"] == ["github-acme-hooks.c-1a2b.kyma.example.com"]  # the registered URL's host, not a label
+    assert f"https://{spec['hosts'][0]}/webhook" == webhook_url("github-acme-hooks", "c-1a2b.kyma.example.com")
     assert spec["gateway"] == "kyma-system/kyma-gateway"
     assert spec["service"] == {"name": "gh-gateway", "namespace": "connectors", "port": 8080}
     assert spec["rules"] == [{"path": "/webhook", "methods": ["POST"], "noAuth": True}]
@@ -122,7 +125,19 @@ def test_environment_follows_the_gateway_contract(mock_stack: MockStackFactory) 
         "GATEWAY_PUBLISHER_URL": "http://eventing-publisher-proxy.kyma-system", "GATEWAY_SPOOL_DIR": SPOOL_DIR,
         "GATEWAY_PORT": "8080", "GATEWAY_LEGACY_EVENTS": "true", "GATEWAY_UNKNOWN_EVENTS": "drop",
         "GATEWAY_SPOOL_MAX_BYTES": str(int(2**30 * 0.9)), "GATEWAY_SHUTDOWN_GRACE_SECONDS": "25",
+        "GATEWAY_PUBLISH_MAX_BYTES": "65536", "GATEWAY_OVERSIZE": "trim",
     }
+
+
+def test_the_publisher_size_limit_and_oversize_policy_reach_the_gateway(mock_stack: MockStackFactory) -> None:
+    """Parsed by the gateway's own settings reader, as the pod will."""
+    stack = mock_stack()
+    _run(stack, _args(publish_max_bytes=131072, oversize="refuse"))
+    plain = {e["name"]: e["value"] for e in _env(stack) if "value" in e}
+    settings = Settings.from_env({**plain, "GATEWAY_WEBHOOK_SECRETS": "s"})
+    assert (settings.publish_max_bytes, settings.oversize.value) == (131072, "refuse")
+    with pytest.raises(ValueError, match="oversize: expected 'trim' or 'refuse'"):
+        _args(oversize="drop")
 
 
 def test_secrets_reach_the_pod_only_by_reference(mock_stack: MockStackFactory) -> None:
@@ -197,19 +212,69 @@ def test_hpa_owns_the_replica_count(mock_stack: MockStackFactory) -> None:
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "gh-gateway"}
 
 
-def test_network_policy_admits_the_ingress_gateway_and_reaches_only_the_publisher(
+def _peers(rule: dict[str, Any]) -> list[tuple[str | None, dict[str, str] | None, str | None]]:
+    """(namespace, pod labels, cidr) per peer; [] for a rule without ``to``/``from`` (any address)."""
+    return [(peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name"),
+             peer.get("podSelector", {}).get("matchLabels"), peer.get("ipBlock", {}).get("cidr"))
+            for peer in rule.get("to", rule.get("from", []))]
+
+
+def _ports_of(rule: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(p["port"], p["protocol"]) for p in rule["ports"]]
+
+
+def test_network_policy_admits_the_ingress_gateway_and_the_scraper_and_reaches_only_what_it_needs(
         mock_stack: MockStackFactory) -> None:
     stack = mock_stack()
     _run(stack, _args())
     spec = stack.one(NETPOL).inputs["spec"]
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert spec["podSelector"]["matchLabels"] == stack.one(DEPLOYMENT).inputs["spec"]["selector"]["matchLabels"]
-    (ingress,) = spec["ingress"]
-    assert ingress["from"][0]["podSelector"] == {"matchLabels": {"istio": "ingressgateway"}}
-    assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]
-    targets = {(rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
-                tuple(p["port"] for p in rule["ports"])) for rule in spec["egress"]}
-    assert targets == {("kyma-system", (8080,)), ("kube-system", (53, 53)), ("istio-system", (15012,))}
+    from_ingress, from_scraper = spec["ingress"]
+    assert _peers(from_ingress) == [("istio-system", {"istio": "ingressgateway"}, None)]
+    assert _ports_of(from_ingress) == [(8080, "TCP")]
+    assert _peers(from_scraper) == [("kyma-system", {"telemetry.kyma-project.io/metric-scrape": "true"}, None)]
+    assert _ports_of(from_scraper) == [(8080, "TCP"), (15020, "TCP"), (15090, "TCP")]
+    publisher, dns, coredns, istiod = spec["egress"]
+    assert (_peers(publisher), _ports_of(publisher)) == ([("kyma-system", None, None)], [(8080, "TCP")])
+    assert "to" not in dns  # any address: kube-dns's Service, node-local DNS on its link-local address
+    assert _ports_of(dns) == [(53, "UDP"), (53, "TCP")]
+    assert _peers(coredns) == [("kube-system", {"k8s-app": "kube-dns"}, None)]  # Gardener CoreDNS pods: 8053
+    assert _ports_of(coredns) == [(8053, "UDP"), (8053, "TCP")]
+    assert (_peers(istiod), _ports_of(istiod)) == ([("istio-system", None, None)], [(15012, "TCP")])
+
+
+def test_pods_carry_the_label_the_istio_module_lets_the_ingress_gateway_reach(mock_stack: MockStackFactory) -> None:
+    stack = mock_stack()
+    _run(stack, _args())
+    labels = stack.one(DEPLOYMENT).inputs["spec"]["template"]["metadata"]["labels"]
+    assert labels["networking.kyma-project.io/from-ingressgateway"] == "allowed"
+
+
+@pytest.mark.parametrize(("url", "namespace", "port"), [
+    ("http://eventing-publisher-proxy.kyma-system", "kyma-system", 8080),            # Service 80 -> pod 8080
+    ("http://eventing-event-publisher-proxy.kyma-system.svc.cluster.local", "kyma-system", 8080),
+    ("http://my-publisher.eventing:9000", "eventing", 9000),                          # same port assumed
+    ("http://local-publisher", "connectors", 80),                                     # the gateway's namespace
+])
+def test_publisher_egress_follows_the_publisher_url(mock_stack: MockStackFactory, url: str, namespace: str,
+                                                    port: int) -> None:
+    stack = mock_stack()
+    _run(stack, _args(publisher_url=url))
+    publisher = stack.one(NETPOL).inputs["spec"]["egress"][0]
+    assert (_peers(publisher), _ports_of(publisher)) == ([(namespace, None, None)], [(port, "TCP")])
+
+
+def test_publisher_egress_outside_the_cluster_and_overrides(mock_stack: MockStackFactory) -> None:
+    assert publisher_egress("http://10.0.0.7:8081", "ns") == PublisherEgress(None, "10.0.0.7/32", 8081)
+    assert publisher_egress("https://publisher.example.com", "ns") == PublisherEgress(None, None, 443)
+    assert publisher_egress("http://proxy.kyma-system", "ns", namespace="eventing", port=8443) == PublisherEgress(
+        "eventing", None, 8443)
+    stack = mock_stack()
+    _run(stack, _args(publisher_url="http://10.0.0.7:8081", scrapers=()))
+    spec = stack.one(NETPOL).inputs["spec"]
+    assert _peers(spec["egress"][0]) == [(None, None, "10.0.0.7/32")]
+    assert len(spec["ingress"]) == 1  # no scraper admitted
 
 
 def test_extra_egress_opens_exactly_the_named_destination(mock_stack: MockStackFactory) -> None:
@@ -218,7 +283,7 @@ def test_extra_egress_opens_exactly_the_named_destination(mock_stack: MockStackF
     _run(stack, _args(env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://telemetry-otlp-traces.kyma-system:4318"},
                       extra_egress=(Egress(namespace="kyma-system", port=4318),)))
     egress = stack.one(NETPOL).inputs["spec"]["egress"]
-    assert len(egress) == 4
+    assert len(egress) == 5
     assert egress[-1] == {"to": [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "kyma-system"}}}], "ports": [{"port": 4318, "protocol": "TCP"}]}
 

@@ -37,12 +37,14 @@ def args(**changes: Any) -> KymaApplicationArgs:
 
 
 def test_object_is_valid_cluster_scoped_and_labelled() -> None:
-    """The real CRD accepts it; no namespace (the CRD is cluster-scoped); application-type is the cleaned name."""
+    """The real CRD accepts it; no namespace (the CRD is cluster-scoped); no ``application-type`` label, which the
+    publisher proxy would put in place of the event source (NATS subjects would stop matching Subscriptions)."""
     obj = application_object(args())
     assert_valid_custom_resource(obj)
     assert crd_scope(API_VERSION, KIND) == "Cluster"
     assert "namespace" not in obj["metadata"]
-    assert obj["metadata"]["labels"]["application-type"] == "githubacme"
+    assert "application-type" not in {key.lower() for key in obj["metadata"]["labels"]}
+    assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == "github-acme"
     assert obj["spec"]["services"] == build_services(manifest())
 
 

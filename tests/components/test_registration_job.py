@@ -167,6 +167,25 @@ def test_job_runs_the_registrar_with_its_environment_contract(mock_stack: MockSt
     assert volume["configMap"]["name"] == stack.one(CONFIG_MAP).k8s_name
 
 
+def test_the_job_checks_the_webhook_host_against_exactly_one_gateway(mock_stack: MockStackFactory) -> None:
+    """With a webhook host: the env names host and Gateway, and a Role in the Gateway's namespace may get only it."""
+    stack = mock_stack()
+    _run(stack, _args(webhook_host="gh-webhook.c-1a2b.kyma.ondemand.com", istio_gateway="kyma-system/kyma-gateway"))
+    env = {e["name"]: e["value"] for e in _container(stack.one(JOB))["env"]}
+    assert (env["REGISTRAR_WEBHOOK_HOST"], env["REGISTRAR_ISTIO_GATEWAY"]) == (
+        "gh-webhook.c-1a2b.kyma.ondemand.com", "kyma-system/kyma-gateway")
+    (role,) = stack.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert role.k8s_namespace == "kyma-system"
+    assert role.inputs["rules"] == [{"apiGroups": ["networking.istio.io"], "resources": ["gateways"],
+                                     "resourceNames": ["kyma-gateway"], "verbs": ["get"]}]
+    (binding,) = stack.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert binding.inputs["subjects"][0]["namespace"] == "connectors"
+    legacy = mock_stack()
+    _run(legacy, _args(backend="application-registry", registry_url="http://registry:8081",
+                       webhook_host="h.example.com", istio_gateway="kyma-system/kyma-gateway"))
+    assert legacy.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role") == []  # Kyma 1.x: no check
+
+
 def test_pod_meets_the_restricted_profile(mock_stack: MockStackFactory) -> None:
     stack = mock_stack()
     _run(stack, _args())

@@ -62,7 +62,7 @@ def _application(services: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "apiVersion": "applicationconnector.kyma-project.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": "github-acme", "labels": {"application-type": "githubacme"}},
+        "metadata": {"name": "github-acme", "labels": {"app.kubernetes.io/instance": "github-acme"}},
         "spec": {"description": "GitHub", "services": services},
     }
 
@@ -110,10 +110,16 @@ def test_service_ids_are_stable_and_distinct() -> None:
         ("GitHub REST API", "github-rest-api"),
         ("  Qualtrics/Survey API v3 ", "qualtrics-survey-api-v3"),
         ("x" * 80, "x" * 57),
+        # Kyma cuts to 57 *before* trimming the leading "-" (normalization.go NormalizeName): 56 characters left.
+        ("(" + "a" * 70, "a" * 56),
+        ("  Long API " + "b" * 60, "long-api-" + "b" * 47),  # was "long-api-" + 48 "b" before
+        # ... and a cut that ends on a "-" keeps it.
+        ("a" * 56 + " tail", "a" * 56 + "-"),
+        ("Café API", "caf-api"),
     ],
 )
 def test_normalize_service_name(display: str, expected: str) -> None:
-    """Mirrors the Central Application Gateway's normalisation."""
+    """Central Application Gateway pkg/normalization/normalization.go NormalizeName, step by step."""
     assert normalize_service_name(display) == expected
 
 

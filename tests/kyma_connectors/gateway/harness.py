@@ -94,11 +94,12 @@ class Process:
 class PublisherDouble(Process):
     """``python -m devtools.doubles.publisher`` on a fixed port (so it can be stopped and started again)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *args: str) -> None:
+        """``args``: further command-line options of the double (``--backend``, ``--kubeconfig``...)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
-            [sys.executable, "-m", "devtools.doubles.publisher", "--port", str(self.port)], os.environ,
+            [sys.executable, "-m", "devtools.doubles.publisher", "--port", str(self.port), *args], os.environ,
             workdir / "publisher.log",
         )
 

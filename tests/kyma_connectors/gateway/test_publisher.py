@@ -8,10 +8,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
+from cloudevents.core.bindings.http import to_binary_event as sdk_to_binary
+from cloudevents.core.v1.event import CloudEvent
 
 from devtools.doubles.publisher import PublisherState, create_app
 from kyma_connectors.gateway.errors import PermanentPublishError, TemporaryPublishError
-from kyma_connectors.gateway.publisher import Publisher, legacy_body
+from kyma_connectors.gateway.publisher import Publisher, binary_headers, header_value, legacy_body
 from kyma_connectors.gateway.records import Event
 from tests.kyma_connectors.gateway.harness import free_port
 
@@ -53,6 +56,24 @@ def test_binary_event_round_trips_through_the_cloudevents_sdk() -> None:
     asyncio.run(with_double(scenario))
 
 
+@pytest.mark.parametrize("value", [
+    "plain-ascii/o:r@x", "with space", 'quote "q"', "100% sure", "caf\u00e9 \u2603", "tab\there", "~!#$&'()*+,;=?[]",
+])
+def test_header_values_are_encoded_like_the_cloudevents_sdk(value: str) -> None:
+    """HTTP binding 3.1.3.2: space, ``"``, ``%`` and non-printable/non-ASCII are percent-encoded; the SDK encodes a
+    CloudEvent with that subject to the same header, and decodes ours back to the original value."""
+    sdk_event = CloudEvent(attributes={"id": "1", "source": "app", "type": "t.v1", "specversion": "1.0",
+                                       "subject": value})
+    sdk_headers = {k.lower(): v for k, v in sdk_to_binary(sdk_event).headers.items()}
+    assert header_value(value) == sdk_headers["ce-subject"]
+    assert all(0x21 <= ord(ch) <= 0x7E and ch not in ' "' for ch in header_value(value))
+    ours = binary_headers(Event(id="1", type="t.v1", source="app", time="2026-01-01T00:00:00Z", data=b"{}",
+                                subject=value, extensions={"note": value}))
+    decoded = from_http_event(HTTPMessage(headers=ours, body=b"{}"))
+    assert decoded.get_attributes()["subject"] == value
+    assert decoded.get_attributes()["note"] == value
+
+
 def test_legacy_body_shape() -> None:
     body = json.loads(legacy_body(EVENT))
     assert body["event-type"] == "issues.opened"
@@ -71,11 +92,40 @@ def test_failures_are_classified() -> None:
         state.fail_next, state.fail_status = 1, 429
         with pytest.raises(TemporaryPublishError):
             await publisher.publish(EVENT, {})
+        for status in (401, 403):  # EventMesh's answers while the proxy's token is refreshed: passed through
+            state.fail_next, state.fail_status = 1, status
+            with pytest.raises(TemporaryPublishError) as temporary:
+                await publisher.publish(EVENT, {})
+            assert temporary.value.http_status == status
         state.reject_types = {"issues.opened.v1"}
         with pytest.raises(PermanentPublishError) as info:
             await publisher.publish(EVENT, {})
         assert info.value.http_status == 400
         await publisher.close()
+
+    asyncio.run(with_double(scenario))
+
+
+def test_a_body_over_the_limit_is_named_not_sent() -> None:
+    """A lowered limit after spooling, and a proxy whose limit is below ours, each give an error naming the setting."""
+
+    async def scenario(url: str, state: PublisherState) -> None:
+        big = Event(id="b-1", type="issues.opened.v1", source="app", time="2026-01-01T00:00:00Z",
+                    data=b'{"x": "' + b"a" * 70_000 + b'"}')
+        strict = Publisher(url, "app", legacy=False, timeout=5, connections=1, max_bytes=65536)
+        with pytest.raises(PermanentPublishError, match="GATEWAY_PUBLISH_MAX_BYTES=65536"):
+            await strict.publish(big, {})
+        lax = Publisher(url, "app", legacy=False, timeout=5, connections=1, max_bytes=1 << 20)
+        with pytest.raises(PermanentPublishError, match="max-request-size") as info:
+            await lax.publish(big, {})
+        assert info.value.http_status == 400  # the proxy's answer for /publish (EPP handler.go publishCloudEvents)
+        legacy = Publisher(url, "app", legacy=True, timeout=5, connections=1, max_bytes=1 << 20)
+        with pytest.raises(PermanentPublishError, match="max-request-size") as legacy_info:
+            await legacy.publish(big, {})
+        assert legacy_info.value.http_status == 413
+        assert state.events == []
+        for client in (strict, lax, legacy):
+            await client.close()
 
     asyncio.run(with_double(scenario))
 

@@ -97,3 +97,16 @@ def test_generic_settings_become_gateway_environment() -> None:
         "GATEWAY_GENERIC_SIGNATURE_PREFIX": ""}
     assert result.connectors[0].webhook_targets == ()
     assert result.connectors[0].api_url is None
+
+
+def test_publisher_limit_oversize_and_scraper() -> None:
+    """Defaults follow Kyma (65,536 bytes, the telemetry metric agent); ``enabled: false`` admits none."""
+    github = [{"name": "gh", "solution": "github", "github": {"organization": "acme"}, "credentials": {"token": "t"}}]
+    default = settings(github)
+    assert (default.publisher_max_bytes, default.oversize) == (65536, "trim")
+    assert default.metrics_scraper == ("kyma-system", (("telemetry.kyma-project.io/metric-scrape", "true"),))
+    custom = settings(github, publisherMaxBytes=131072, oversize="refuse",
+                      metricsScraper={"namespace": "monitoring", "podLabels": {"app": "prometheus"}})
+    assert (custom.publisher_max_bytes, custom.oversize) == (131072, "refuse")
+    assert custom.metrics_scraper == ("monitoring", (("app", "prometheus"),))
+    assert settings(github, metricsScraper={"enabled": False}).metrics_scraper is None

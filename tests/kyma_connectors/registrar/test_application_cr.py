@@ -91,7 +91,7 @@ def _pulumi_up(cluster: Cluster, specs: SpecsDir, *, description: str = "GitHub 
     manifest = Manifest(application=specs.application, solution="github", services=tuple(specs.services))
     body = {
         "apiVersion": API_VERSION, "kind": "Application",
-        "metadata": {"name": specs.application, "labels": {"application-type": "githubacme"},
+        "metadata": {"name": specs.application, "labels": {"app.kubernetes.io/instance": specs.application},
                      "annotations": {"pulumi.com/autonamed": "false"}},
         "spec": {"description": description, "labels": {"team": "extensions"},
                  "services": build_services(manifest)},
