@@ -93,9 +93,12 @@ registrar-image:  ## the registration Job's image
 	docker build -f images/registrar/Dockerfile -t kyma-connectors-registrar .
 
 ##@ Benchmarks (figures: bench/README.md)
-.PHONY: bench-gateway bench-registrar bench-engine
+.PHONY: bench-gateway bench-oversize bench-registrar bench-engine
 bench-gateway: venv  ## the event gateway: throughput, p50/p99, CPU per delivery, RSS
 	$(PY) bench/bench_gateway.py
+
+bench-oversize: venv  ## the event gateway: trimming oversized deliveries to the publisher's limit (5 and 25 MB pushes)
+	$(PY) bench/bench_oversize.py
 
 bench-registrar: venv toolchain  ## the registrar: 100 services, first run vs. rerun, both backends
 	$(CLUSTER_ENV) $(PY) bench/bench_registrar.py
