@@ -157,8 +157,8 @@ def _kubeconfig(explicit: str | None) -> Path:
 
 
 def bench_application_cr(count: int, kubeconfig: Path) -> list[Figures]:
+    from kyma_connectors.core.kube import KubeSession, from_kubeconfig
     from kyma_connectors.registrar.application_cr import API_VERSION, COLLECTION
-    from kyma_connectors.registrar.kube import KubeSession, from_kubeconfig
 
     application = f"bench-{uuid.uuid4().hex[:8]}"
     connection = from_kubeconfig(kubeconfig)

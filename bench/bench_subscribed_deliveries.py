@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -39,8 +40,8 @@ from kyma_connectors.reconciler import hooks  # noqa: E402
 from kyma_connectors.reconciler.settings import Credentials, Settings  # noqa: E402
 from kyma_connectors.reconciler.wanted import SubscriptionView, decide  # noqa: E402
 
-PAYLOADS = Path(REPO.parent / "shared" / "github" / "payloads")
-TOKEN = "ghp_bench_token"
+PAYLOADS = Path(os.environ.get("KC_SHARED", REPO.parent / "shared")) / "github" / "payloads"
+TOKEN = "ghp_bench_token"  # noqa: S105 -- the loopback double's test token
 TARGET = "octo-org/widgets"
 COMMITS_PER_DAY = 70
 """Pushes to branches plus PR ``synchronize`` events: each starts CI."""
@@ -64,9 +65,9 @@ DAY: dict[tuple[str, str | None], float] = {
 
 
 class Receiver(BaseHTTPRequestHandler):
-    counts: Counter[str] = Counter()
-    octets: Counter[str] = Counter()
-    lock = threading.Lock()
+    counts: ClassVar[Counter[str]] = Counter()
+    octets: ClassVar[Counter[str]] = Counter()
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
     def log_message(self, format: str, *args: Any) -> None:
         return

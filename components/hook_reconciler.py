@@ -26,9 +26,9 @@ import pulumi_kubernetes as k8s
 from components import _naming
 from components import _pod_security as sec
 from components._options import child_options
-from kyma_connectors.reconciler import settings as contract
+from kyma_connectors.core import reconciler_contract as contract
 
-PORT: Final[int] = 8080
+PORT: Final[int] = contract.PORT
 RECONCILER_COMMAND: Final[list[str]] = ["python", "-m", "kyma_connectors.reconciler"]
 
 

@@ -99,6 +99,16 @@ class GitHubHooks:
             return None
         return dict(self._expect(answer, 200, f"update hook {hook_id}"))
 
+    def patch_events(self, hook_id: str, events: list[str], *, active: bool) -> dict[str, Any]:
+        """PATCH only ``events`` and ``active`` (the hook reconciler's change); ``config``, and so the secret, stay.
+
+        GitHub replaces the secret only when a PATCH carries ``config`` (repos/update-webhook: "If you previously had
+        a secret set, you must provide the same secret" -- in ``config``), so leaving it out keeps URL and secret.
+        """
+        answer = self.transport.request("PATCH", f"{self.prefix}/{hook_id}", json={"events": events,
+                                                                                   "active": active})
+        return dict(self._expect(answer, 200, f"update events of hook {hook_id}"))
+
     def delete(self, hook_id: str) -> bool:
         """DELETE the hook; False when it was already gone (404 is success for a delete).
 

@@ -1,4 +1,4 @@
-"""``python -m kyma_connectors.reconciler``: run until SIGTERM (settings: :mod:`kyma_connectors.reconciler.settings`)."""
+"""``python -m kyma_connectors.reconciler``: run until SIGTERM (settings: :mod:`.settings`)."""
 
 from __future__ import annotations
 

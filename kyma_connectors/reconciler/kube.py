@@ -16,9 +16,8 @@ from typing import Any, Final
 
 import requests
 
+from kyma_connectors.core import kube as connection
 from kyma_connectors.reconciler.errors import KubeError, SettingsError, WatchExpiredError
-from kyma_connectors.registrar import kube as connection
-from kyma_connectors.registrar.errors import SettingsError as ConnectionSettingsError
 
 SUBSCRIPTIONS: Final[str] = "/apis/eventing.kyma-project.io/v1alpha2/subscriptions"
 TIMEOUT: Final[tuple[float, float]] = (5.0, 30.0)
@@ -38,11 +37,12 @@ class Kube:
     def __init__(self, kubeconfig: Path | None, env: Mapping[str, str]) -> None:
         try:
             conn = connection.from_kubeconfig(kubeconfig) if kubeconfig else connection.in_cluster(env)
-        except ConnectionSettingsError as exc:
+        except connection.KubeConfigError as exc:
             raise SettingsError(str(exc)) from None
         self.server = conn.server
         self.session = connection.KubeSession(conn)
         self._watch: requests.Response | None = None
+        self._stopping = False
 
     def close(self) -> None:
         self.stop_watch()
@@ -50,6 +50,7 @@ class Kube:
 
     def stop_watch(self) -> None:
         """Unblock a running :meth:`watch` (called from another thread on shutdown)."""
+        self._stopping = True
         answer, self._watch = self._watch, None
         if answer is not None:
             answer.close()
@@ -97,7 +98,7 @@ class Kube:
                 yield WatchEvent(kind, obj)
         except (requests.RequestException, AttributeError, ValueError) as exc:
             # AttributeError: the response was closed under iter_lines by stop_watch().
-            if self._watch is None:
+            if self._stopping:
                 return
             raise KubeError(f"watch subscriptions: stream broke ({type(exc).__name__})") from None
         finally:

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Final
 
 from kyma_connectors.core.eventing import Backend
+from kyma_connectors.core.reconciler_contract import (
+    APP_ID_KEY,
+    CREDENTIALS_DIR,
+    INSTALLATION_ID_KEY,
+    PORT,
+    PRIVATE_KEY_KEY,
+    TOKEN_KEY,
+    WEBHOOK_SECRET_KEY,
+)
+from kyma_connectors.core.reconciler_contract import ENV_PREFIX as PREFIX
 from kyma_connectors.reconciler.errors import SettingsError
 
-PREFIX: Final[str] = "RECONCILER_"
-CREDENTIALS_DIR: Final[str] = "/var/run/kyma-connectors/credentials"
-"""Where the Deployment mounts the credential Secret (keys below are its file names)."""
-TOKEN_KEY: Final[str] = "token"
-APP_ID_KEY: Final[str] = "app-id"
-INSTALLATION_ID_KEY: Final[str] = "installation-id"
-PRIVATE_KEY_KEY: Final[str] = "private-key"
-WEBHOOK_SECRET_KEY: Final[str] = "webhook-secret"
 SOLUTIONS: Final[tuple[str, ...]] = ("github", "qualtrics")
 _TARGET: Final[re.Pattern[str]] = re.compile(r"^(org:[A-Za-z0-9-]+|[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)$")
 
@@ -69,7 +71,7 @@ class Settings:
     """Seconds between full re-reads of Subscriptions and hook (repairs hand edits, catches up after outages)."""
     retry_max: float = 300.0
     """Longest backoff between failed attempts, seconds."""
-    port: int = 8080
+    port: int = PORT
     kubeconfig: Path | None = None
 
     def credentials(self) -> Credentials:
@@ -130,7 +132,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
     backend_raw = env.get(PREFIX + "BACKEND", Backend.NATS.value)
     if backend_raw not in tuple(Backend):
         problems.append(f"{PREFIX}BACKEND: expected one of {', '.join(Backend)}, got {backend_raw!r}")
-    port_raw = env.get(PREFIX + "PORT", "8080")
+    port_raw = env.get(PREFIX + "PORT", str(PORT))
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         problems.append(f"{PREFIX}PORT: expected a TCP port, got {port_raw!r}")
     settings = Settings(
@@ -142,7 +144,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         namespace=env.get(PREFIX + "NAMESPACE", ""), status_configmap=env.get(PREFIX + "STATUS_CONFIGMAP", ""),
         debounce=number("DEBOUNCE_SECONDS", 1.0), max_delay=number("MAX_DELAY_SECONDS", 10.0),
         resync=number("RESYNC_SECONDS", 300.0), retry_max=number("RETRY_MAX_SECONDS", 300.0),
-        port=int(port_raw) if port_raw.isdigit() else 8080,
+        port=int(port_raw) if port_raw.isdigit() else PORT,
         kubeconfig=Path(env["KUBECONFIG"]) if env.get("KUBECONFIG") else None,
     )
     if settings.status_configmap and not settings.namespace:

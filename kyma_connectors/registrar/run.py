@@ -13,11 +13,11 @@ from typing import TextIO
 
 import requests
 
+from kyma_connectors.core.kube import KubeConfigError, KubeSession, from_kubeconfig, in_cluster
 from kyma_connectors.registrar.application_cr import ApplicationCrBackend
 from kyma_connectors.registrar.bundle import load_bundle
 from kyma_connectors.registrar.credentials import MountedSecrets
-from kyma_connectors.registrar.errors import EXIT_OK, RegistrarError
-from kyma_connectors.registrar.kube import KubeSession, from_kubeconfig, in_cluster
+from kyma_connectors.registrar.errors import EXIT_OK, RegistrarError, SettingsError
 from kyma_connectors.registrar.registry import RegistryBackend
 from kyma_connectors.registrar.report import JsonLog, RunSummary
 from kyma_connectors.registrar.settings import Backend, Settings
@@ -62,7 +62,10 @@ def register(settings: Settings, env: Mapping[str, str], log: JsonLog) -> RunSum
 def _client(settings: Settings, env: Mapping[str, str]) -> HttpClient:
     policy = RetryPolicy(budget=settings.wait_seconds)
     if settings.backend is Backend.APPLICATION_CR:
-        connection = from_kubeconfig(settings.kubeconfig) if settings.kubeconfig else in_cluster(env)
+        try:
+            connection = from_kubeconfig(settings.kubeconfig) if settings.kubeconfig else in_cluster(env)
+        except KubeConfigError as exc:
+            raise SettingsError(exc.problems) from None
         return HttpClient(connection.server, KubeSession(connection), timeout=settings.request_timeout,
                           policy=policy, target="kube-apiserver")
     assert settings.registry_url is not None  # guaranteed by Settings for this backend

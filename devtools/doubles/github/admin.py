@@ -7,6 +7,8 @@ GET      /_admin/hooks                    every hook, with its *real* secret and
 POST     /_admin/hooks                    create by hand ``{scope: repo|org, target, events, active, config}``
 PATCH    /_admin/hooks/{id}               edit by hand (``events``, ``active``, ``config`` merged)
 DELETE   /_admin/hooks/{id}               delete by hand
+POST     /_admin/activity                 something happened ``{scope: repo|org, target, event, payload}``:
+                                          delivered to every active hook subscribed to it (returns the count)
 POST     /_admin/hooks/{id}/deliveries    record a past delivery ``{event, action, status_code, delivered_at,
                                           guid, payload}`` (simulate a receiver outage)
 POST     /_admin/faults                   next matching answer(s): ``{status, body, headers, count, method,
@@ -66,6 +68,9 @@ def route(world: World, method: str, parts: list[str], body: dict[str, Any]) -> 
         if found is None:
             return error(404, "no such hook")
         return hook_route(world, method, parts[2:], found, body)
+    if parts == ["activity"] and method == "POST":
+        sent = world.emit(body["scope"], body["target"], body["event"], dict(body.get("payload") or {}))
+        return Reply(201, {"deliveries": len(sent)})
     if parts == ["faults"] and method == "POST":
         with world.lock:
             world.faults.append(Fault(**body))

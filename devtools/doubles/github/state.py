@@ -214,6 +214,20 @@ class World:
             hook.last_response = {"code": code, "status": "active" if code < 400 else "failed", "message": status}
         return delivery
 
+    def emit(self, scope: str, target: str, event: str, payload: dict[str, Any]) -> list[Delivery]:
+        """Something happened on a repository or organization: deliver it to every hook that asked for it.
+
+        As GitHub does (docs.github.com "Webhook events and payloads"; repos/create-webhook ``events``, ``*`` for
+        all): an active hook subscribed to the event, or to ``*``, gets one delivery; an organization's hooks also
+        get the events of its repositories. Inactive hooks get nothing.
+        """
+        with self.lock:
+            hooks = self.hooks_of(scope, target)
+            if scope == "repo":
+                hooks += self.hooks_of("org", target.split("/")[0])
+            chosen = [h for h in hooks if h.active and (event in h.events or "*" in h.events)]
+        return [self.deliver(hook, event, payload) for hook in chosen]
+
     def record_delivery(self, hook: Hook, **fields: Any) -> Delivery:
         """Add a past delivery by hand (the admin API's way to simulate an outage of the receiver)."""
         code = int(fields.get("status_code", 502))

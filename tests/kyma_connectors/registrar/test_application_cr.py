@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from kyma_connectors.core.application_services import build_services
+from kyma_connectors.core.kube import KubeSession, from_kubeconfig
 from kyma_connectors.core.manifest import Manifest
 from kyma_connectors.registrar.application_cr import (
     API_VERSION,
@@ -31,7 +32,6 @@ from kyma_connectors.registrar.application_cr import (
 )
 from kyma_connectors.registrar.bundle import load_bundle
 from kyma_connectors.registrar.errors import EXIT_PERMANENT
-from kyma_connectors.registrar.kube import KubeSession, from_kubeconfig
 from kyma_connectors.registrar.report import ServiceOutcome
 from kyma_connectors.registrar.transport import HttpClient, RetryPolicy
 from tests.kyma_connectors.registrar.conftest import SpecsDir, api_service, events_service, invoke

@@ -26,8 +26,8 @@ from components.registration_job import (
 )
 from devtools.doubles.registry import RegistryDouble
 from kyma_connectors.core import manifest as mf
+from kyma_connectors.core.kube import KubeSession, from_kubeconfig
 from kyma_connectors.registrar.errors import EXIT_PERMANENT
-from kyma_connectors.registrar.kube import KubeSession, from_kubeconfig
 from kyma_connectors.registrar.settings import DEFAULT_CREDENTIALS_DIR, ENVIRONMENT
 from tests.kyma_connectors.registrar.conftest import OPENAPI, invoke
 from tests.support.controlplane import control_plane  # noqa: F401 - the session fixture

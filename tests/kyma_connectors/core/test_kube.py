@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kyma_connectors.registrar.errors import SettingsError
-from kyma_connectors.registrar.kube import KubeConnection, KubeSession, from_kubeconfig, in_cluster
+from kyma_connectors.core.kube import KubeConfigError, KubeConnection, KubeSession, from_kubeconfig, in_cluster
 
 
 def _kubeconfig(tmp_path: Path, user: dict[str, Any], cluster: dict[str, Any] | None = None) -> Path:
@@ -75,7 +74,7 @@ def test_insecure_skip_tls_verify(tmp_path: Path) -> None:
 
 
 def test_exec_plugins_are_refused_clearly(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="exec and auth-provider users are not supported"):
+    with pytest.raises(KubeConfigError, match="exec and auth-provider users are not supported"):
         from_kubeconfig(_kubeconfig(tmp_path, {"exec": {"command": "gke-gcloud-auth-plugin"}}))
 
 
@@ -83,7 +82,7 @@ def test_current_context_that_does_not_exist(tmp_path: Path) -> None:
     path = _kubeconfig(tmp_path, {"token": "t"})
     path.write_text(path.read_text().replace("current-context: dev", "current-context: nope"))
 
-    with pytest.raises(SettingsError, match="incomplete current context"):
+    with pytest.raises(KubeConfigError, match="incomplete current context"):
         from_kubeconfig(path)
 
 
@@ -96,6 +95,6 @@ def test_in_cluster_service_account(tmp_path: Path) -> None:
     assert connection == KubeConnection(server="https://[fd00::1]:443", token="sa-token", ca=tmp_path / "ca.crt")
 
 
-def test_in_cluster_without_token_is_a_settings_error(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="cannot read the service account token"):
+def test_in_cluster_without_token_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(KubeConfigError, match="cannot read the service account token"):
         in_cluster({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, tmp_path)

@@ -1,7 +1,8 @@
-"""How the registrar reaches the Kubernetes API server: the in-cluster service account or a kubeconfig file.
+"""How a service reaches the Kubernetes API server: the in-cluster service account or a kubeconfig file.
 
-Why our own few lines instead of the official client: the job needs two verbs (GET and server-side apply) on one
-resource; plain ``requests`` keeps the image small and every request visible and countable. Supported credentials are
+Why our own few lines instead of the official client: the registrar needs two verbs (GET and server-side apply) on
+one resource, the hook reconciler list and watch on one; plain ``requests`` keeps the images small and every request
+visible and countable. Supported credentials are
 what Jobs and local control planes use: the service account token with its CA, and kubeconfig users with ``token``,
 ``tokenFile`` or client certificates (file or ``-data``), with ``certificate-authority(-data)`` or
 ``insecure-skip-tls-verify``. Exec and auth-provider plugins are refused with a clear message.
@@ -13,7 +14,7 @@ import base64
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -22,9 +23,20 @@ import requests
 import urllib3
 import yaml
 
-from kyma_connectors.registrar.errors import SettingsError
+from kyma_connectors.core.problems import Problem, ProblemsMixin
 
 SERVICE_ACCOUNT_DIR: Final[Path] = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+class KubeConfigError(ProblemsMixin, ValueError):
+    """No usable credentials: the kubeconfig or the service account cannot be read or is unsupported.
+
+    Each service wraps it in its own settings error (one base per package); ``problems`` carries over as is.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,11 +57,11 @@ def in_cluster(env: Mapping[str, str], account_dir: Path = SERVICE_ACCOUNT_DIR) 
     """The pod's service account, as every in-cluster client finds it."""
     host, port = env.get("KUBERNETES_SERVICE_HOST", ""), env.get("KUBERNETES_SERVICE_PORT", "443")
     if not host:
-        raise SettingsError.at("in-cluster credentials", "KUBERNETES_SERVICE_HOST is not set")
+        raise KubeConfigError.at("in-cluster credentials", "KUBERNETES_SERVICE_HOST is not set")
     try:
         token = (account_dir / "token").read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SettingsError.at("in-cluster credentials", f"cannot read the service account token: {exc}") from exc
+        raise KubeConfigError.at("in-cluster credentials", f"cannot read the service account token: {exc}") from exc
     host = f"[{host}]" if ":" in host else host
     return KubeConnection(server=f"https://{host}:{port}", token=token, ca=account_dir / "ca.crt")
 
@@ -59,17 +71,17 @@ def from_kubeconfig(path: Path) -> KubeConnection:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError.at(f"KUBECONFIG {path}", f"cannot read: {exc}") from exc
+        raise KubeConfigError.at(f"KUBECONFIG {path}", f"cannot read: {exc}") from exc
     if not isinstance(doc, dict):
-        raise SettingsError.at(f"KUBECONFIG {path}", "not a kubeconfig document")
+        raise KubeConfigError.at(f"KUBECONFIG {path}", "not a kubeconfig document")
     try:
         context = _named(doc, "contexts", doc.get("current-context"))["context"]
         cluster = _named(doc, "clusters", context["cluster"])["cluster"]
         user = _named(doc, "users", context.get("user"))["user"] if context.get("user") else {}
     except (KeyError, TypeError) as exc:
-        raise SettingsError.at(f"KUBECONFIG {path}", f"incomplete current context ({exc})") from exc
+        raise KubeConfigError.at(f"KUBECONFIG {path}", f"incomplete current context ({exc})") from exc
     if "exec" in user or "auth-provider" in user:
-        raise SettingsError.at(f"KUBECONFIG {path}", "exec and auth-provider users are not supported; "
+        raise KubeConfigError.at(f"KUBECONFIG {path}", "exec and auth-provider users are not supported; "
                             "use a token or a client certificate")
     base = path.parent
     token = user.get("token")
@@ -78,7 +90,7 @@ def from_kubeconfig(path: Path) -> KubeConnection:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise SettingsError.at(f"KUBECONFIG {path}", f"cannot read tokenFile: {exc}") from exc
+            raise KubeConfigError.at(f"KUBECONFIG {path}", f"cannot read tokenFile: {exc}") from exc
     cert = _material(user.get("client-certificate-data"), user.get("client-certificate"), base)
     key = _material(user.get("client-key-data"), user.get("client-key"), base)
     return KubeConnection(
@@ -136,7 +148,7 @@ class KubeSession(requests.Session):
         if isinstance(material, Path):
             return material
         if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="registrar-kube-"))
+            self._tmp = Path(tempfile.mkdtemp(prefix="kube-"))
         path = self._tmp / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
