@@ -8,7 +8,9 @@ with a server-side timeout so a stop request is honoured within seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +51,18 @@ class Kube:
         self.session.close()
 
     def stop_watch(self) -> None:
-        """Unblock a running :meth:`watch` (called from another thread on shutdown)."""
+        """Unblock a running :meth:`watch` (called from another thread, or a signal handler, on shutdown).
+
+        The socket is shut down rather than the response closed: closing takes the reader's buffer lock, which the
+        watch thread holds while it waits in ``recv`` -- a shutdown makes that ``recv`` return instead.
+        """
         self._stopping = True
-        answer, self._watch = self._watch, None
-        if answer is not None:
-            answer.close()
+        answer = self._watch
+        connection = getattr(answer.raw, "connection", None) if answer is not None else None
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def list_subscriptions(self) -> tuple[list[dict[str, Any]], str]:
         """Every Subscription in every namespace, and the list's resourceVersion to watch from."""
