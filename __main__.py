@@ -47,7 +47,10 @@ def connector_outputs(connector: Connector, *, generic: bool) -> dict[str, Any]:
         "eventTypes": connector.event_type_names,
         "apiGatewayUrls": connector.api_gateway_urls,
         "registrationJob": connector.registration_job_name,
+        "eventSource": connector.event_source,
     }
+    if connector.subscription_names:
+        outputs["subscriptions"] = connector.subscription_names
     if generic:
         outputs["webhookSecret"] = connector.webhook_secret
     return outputs

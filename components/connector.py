@@ -41,11 +41,14 @@ from components.connector_secrets import (
     request_parameters_secret_name,
 )
 from components.event_gateway import EventGateway, EventGatewayArgs, SecretRef, fqdn
-from components.kyma_application import KymaApplication, KymaApplicationArgs
+from components.hook_reconciler import HookReconciler, HookReconcilerArgs, SecretKey
+from components.kyma_application import TYPE_LABEL, KymaApplication, KymaApplicationArgs, application_labels
+from components.kyma_subscription import KymaSubscription, KymaSubscriptionArgs
 from components.registration_job import RegistrationJob, RegistrationJobArgs
 from components.webhook_registration import WebhookRegistration, WebhookRegistrationArgs
 from kyma_connectors.core import contract
 from kyma_connectors.core.catalog import SPECS_DIR, Catalog, load_catalog, load_catalog_file
+from kyma_connectors.core.eventing import publisher_source
 from kyma_connectors.core.manifest import (
     ApiDefinition,
     Credentials,
@@ -80,6 +83,9 @@ class ConnectorArgs:
     """Kyma cluster domain: the webhook host is ``<connector.gateway_host>.<cluster_domain>``."""
     gateway_image: str
     registrar_image: str
+    reconciler_image: str = "ghcr.io/kyma-connectors/reconciler:0.1.0"
+    """Hook reconciler image (``events: subscribed`` only)."""
+    eventing_backend: str = "nats"
     gateway: str = DEFAULT_GATEWAY
     """Istio Gateway (``namespace/name``) of the APIRule."""
     kyma_contract: KymaContract = KymaContract.MODULAR
@@ -96,6 +102,7 @@ class ConnectorArgs:
         return cls(
             connector=connector, namespace=stack.namespace, cluster_domain=stack.cluster_domain,
             gateway_image=stack.gateway_image, registrar_image=stack.registrar_image, gateway=stack.gateway,
+            reconciler_image=stack.reconciler_image, eventing_backend=stack.eventing_backend,
             kyma_contract=stack.kyma_contract, publisher_url=stack.publisher_url, registry_url=stack.registry_url,
             publisher_max_bytes=stack.publisher_max_bytes, oversize=stack.oversize,
             metrics_scraper=stack.metrics_scraper,
@@ -228,6 +235,10 @@ class Connector(pulumi.ComponentResource):
     registration_job_name: pulumi.Output[str]
     webhook_secret: pulumi.Output[str]
     """The webhook secret (secret Output): give it to a generic sender; GitHub/Qualtrics receive it automatically."""
+    event_source: str
+    """The ``source`` a Kyma Subscription names to receive this connector's events (what the publisher uses)."""
+    subscription_names: list[str]
+    """``namespace/name`` of the Subscriptions this connector's config declares."""
 
     def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(token("Connector"), name, None, opts)
@@ -244,11 +255,14 @@ class Connector(pulumi.ComponentResource):
             previous_webhook_secret=connector.previous_webhook_secret,
             api_namespace=args.api_secrets_namespace,
         ), opts=nested)
-        application = KymaApplication(child(name, "application"), KymaApplicationArgs(
+        application_args = KymaApplicationArgs(
             manifest=manifest, display_name=connector.display_name, description=connector.description,
             provider_display_name=connector.provider_display_name, include_services=not args.legacy,
             spec_labels={"connector": connector.name, "solution": connector.solution},
-        ), opts=nested)
+        )
+        application = KymaApplication(child(name, "application"), application_args, opts=nested)
+        # What the publisher proxy uses as these events' source: what every Subscription must name.
+        self.event_source = publisher_source(connector.name, application_labels(connector.name).get(TYPE_LABEL))
         job = RegistrationJob(child(name, "registrar"), RegistrationJobArgs(
             application=connector.name, namespace=args.namespace, manifest=manifest, specs=specs,
             image=args.registrar_image, backend="application-registry" if args.legacy else "application-cr",
@@ -268,6 +282,14 @@ class Connector(pulumi.ComponentResource):
             catalog_document=_read(Path(connector.catalog)) if connector.catalog else None,
         ), opts=nested)
         hooks = self._webhooks(name, args, gateway, secrets, catalog, opts)
+        if connector.events_subscribed and hooks:
+            self._reconciler(name, args, gateway, secrets, [*hooks.values()], opts)
+        self.subscription_names = [f"{s.namespace}/{s.name}" for s in connector.subscriptions]
+        for sub in connector.subscriptions:
+            KymaSubscription(child(name, f"subscription-{sub.namespace}-{sub.name}"), KymaSubscriptionArgs(
+                subscription=sub, connector=connector.name, source=self.event_source,
+                catalog=_catalog(connector.solution),
+            ), opts=nested)
 
         self.application_name = application.application_name
         self.webhook_url = gateway.webhook_url
@@ -296,6 +318,8 @@ class Connector(pulumi.ComponentResource):
             return {}
         app = connector.app
         wanted = list(connector.events) if connector.events is not None else None
+        # events: subscribed -- the hook starts inactive; the reconciler owns events and active from then on.
+        managed = connector.events_subscribed
         # The solution pings the payload URL when the hook is created: the gateway (all of it) must be up first.
         opts = child_options(self, component_opts, gateway)
         return {
@@ -304,10 +328,26 @@ class Connector(pulumi.ComponentResource):
                 events=catalog.subscriptions(wanted, hook_kind(connector.solution, target)),
                 secret=secrets.webhook_secret, token=connector.token,
                 app_id=app.app_id if app else None, installation_id=app.installation_id if app else None,
-                private_key=app.private_key if app else None,
+                private_key=app.private_key if app else None, managed_events=managed, active=not managed,
             ), opts=opts)
             for target in connector.webhook_targets
         }
+
+    def _reconciler(self, name: str, args: ConnectorArgs, gateway: EventGateway, secrets: ConnectorSecrets,
+                    hooks: list[WebhookRegistration], component_opts: pulumi.ResourceOptions | None) -> None:
+        connector = args.connector
+        app = connector.app
+        HookReconciler(child(name, "reconciler"), HookReconcilerArgs(
+            application=connector.name, solution=connector.solution, source=self.event_source,
+            namespace=args.namespace, image=args.reconciler_image, api_url=str(connector.api_url),
+            targets=connector.webhook_targets, webhook_url=gateway.webhook_url, token=connector.token,
+            app_id=app.app_id if app else None, installation_id=app.installation_id if app else None,
+            private_key=app.private_key if app else None, backend=args.eventing_backend,
+            webhook_secret=SecretKey(name=secrets.webhook_secret_name, key=WEBHOOK_SECRET_KEY)
+            if connector.solution == "qualtrics" else None,
+        # After the hooks: created once they exist, and deleted before them on destroy, so a reconciler still
+        # running can never re-create Qualtrics subscriptions that the hook's delete just removed.
+        ), opts=child_options(self, component_opts, gateway, *hooks))
 
 
 def _gateway_env(connector: ConnectorSettings) -> dict[str, str]:

@@ -62,6 +62,12 @@ class KymaApplicationArgs:
             raise ValueError(f"manifest.application: {name!r} has no alphanumerics (EventMesh keeps only those)")
 
 
+def application_labels(name: str) -> dict[str, str]:
+    """The Application's metadata labels -- without ``application-type``, so the publisher keeps the name as source
+    (components/kyma_subscription.py derives a Subscription's ``source`` from these same labels)."""
+    return labels(name, "application")
+
+
 def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
     """The Application as the API server receives it (also what ``renderYamlToDirectory`` writes)."""
     name = args.manifest.application
@@ -77,7 +83,7 @@ def application_object(args: KymaApplicationArgs) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {"name": name, "labels": labels(name, "application")},
+        "metadata": {"name": name, "labels": application_labels(name)},
         "spec": spec,
     }
 

@@ -63,6 +63,9 @@ class WebhookRegistrationArgs:
     """The App's installation id on the target's account."""
     private_key: pulumi.Input[str] | None = None
     """The App's PEM private key."""
+    managed_events: bool = False
+    """``events: subscribed``: the hook reconciler owns ``events`` and ``active`` -- set on create (the hook starts
+    inactive), then never diffed, refreshed into inputs or reverted (docs/subscriptions.md)."""
 
 
 class WebhookRegistrationProvider(ResourceProvider):
@@ -103,7 +106,8 @@ class WebhookRegistrationProvider(ResourceProvider):
         if live is None:
             return ReadResult("", {})  # gone: refresh drops it, the next up creates it again
         outs = {**props, **live}
-        refreshed: dict[str, Any] = {k: live[k] for k in ("url", "events", "active") if k in live}
+        owned = ("url",) if props.get("managed_events") else ("url", "events", "active")
+        refreshed: dict[str, Any] = {k: live[k] for k in owned if k in live}
         # Hand-made changes to settings we own are not inputs; record them as such so the preview names them.
         refreshed |= {k: live[k] for k, want in diff.OWNED_CONFIG.items() if live.get(k) not in (None, want)}
         inputs = {**_inputs(props), **refreshed}
@@ -111,7 +115,8 @@ class WebhookRegistrationProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         rotate = any(olds.get(k) != news.get(k) for k in ("secret", "url"))  # Qualtrics: new shared key or URL
-        observed = lifecycle.update(str(olds.get("hook_id") or id_), spec.parse(news), rotate=rotate)
+        observed = lifecycle.update(str(olds.get("hook_id") or id_), spec.parse(news), rotate=rotate,
+                                    previous_url=olds.get("url"))
         return UpdateResult({**news, **observed})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -163,6 +168,7 @@ class WebhookRegistration(pulumi.dynamic.Resource, module=MODULE, name="WebhookR
             "app_id": args.app_id,
             "installation_id": args.installation_id,
             "private_key": _secret(args.private_key),
+            "managed_events": args.managed_events,
             "provider_version": PROVIDER_VERSION,
             **dict.fromkeys(OUTPUTS),
         }

@@ -34,8 +34,9 @@ def test_example_stack_exports_per_connector_outputs(stack_for: Any) -> None:
     outputs = stack.resolve(stack.exports["connectors"])
     assert sorted(outputs) == ["github-acme", "qualtrics-surveys"]
     github = outputs["github-acme"]
-    assert sorted(github) == ["apiGatewayUrls", "application", "eventTypes", "registrationJob", "webhookIds",
-                              "webhookUrl"]
+    assert sorted(github) == ["apiGatewayUrls", "application", "eventSource", "eventTypes", "registrationJob",
+                              "subscriptions", "webhookIds", "webhookUrl"]
+    assert github["subscriptions"] == ["extensions/github-acme-pull-requests"]
     assert github["webhookUrl"] == "https://github-acme-webhook.c-1a2b3c.kyma.ondemand.com/webhook"
     assert sorted(github["webhookIds"]) == ["acme/gadgets", "acme/widgets", "org:acme"]
     assert outputs["qualtrics-surveys"]["webhookIds"].keys() == {"brand"}
@@ -61,7 +62,7 @@ def test_existing_namespace_is_not_created(stack_for: Any) -> None:
     assert stack.of_type(NAMESPACE) == []
     namespaces = {r.k8s_namespace for r in stack.kubernetes()}
     assert "integrations" in namespaces
-    assert namespaces <= {None, "kyma-system", "integrations"}
+    assert namespaces <= {None, "kyma-system", "integrations", "extensions"}  # extensions: the Subscription's
 
 
 def test_local_control_plane_annotates_every_kubernetes_object(stack_for: Any) -> None:

@@ -23,7 +23,10 @@ UPDATABLE: Final[tuple[str, ...]] = (
     "installation_id",
     "private_key",
     "provider_version",
+    "managed_events",
 )
+RECONCILED: Final[frozenset[str]] = frozenset({"events", "active"})
+"""Fields the hook reconciler owns when ``managed_events`` is set (``events: subscribed``)."""
 OWNED_CONFIG: Final[dict[str, str]] = {"content_type": "json", "insecure_ssl": "0"}
 """Hook settings we always set on GitHub; a different live value is drift to repair."""
 
@@ -54,7 +57,10 @@ def changes(olds: dict[str, Any], news: dict[str, Any]) -> list[Change]:
     """Every field that differs; a not-yet-known new value counts as a change (preview cannot rule it out)."""
     found: list[Change] = []
     solution = news.get("solution", olds.get("solution"))
+    managed = news.get("managed_events") is True
     for name in (*IDENTITY, *UPDATABLE):
+        if managed and name in RECONCILED:
+            continue  # the hook reconciler's to set: never a change, never reverted
         old, new = _normal(name, olds.get(name), solution), _normal(name, news.get(name), solution)
         if is_unknown(news.get(name)) or old != new:
             found.append(Change(name, "replace" if name in IDENTITY else "update"))

@@ -87,7 +87,7 @@ class GitHubHooks:
 
     def create(self, spec: HookSpec) -> dict[str, Any]:
         """POST a new hook; a duplicate raises :class:`ValidationFailedError` with ``already_exists``."""
-        body = {"name": "web", **self.body(spec)}
+        body = {"name": "web", **self.body(spec, creating=True)}
         answer = self.transport.request("POST", self.prefix, json=body)
         return dict(self._expect(answer, 201, "create hook"))
 
@@ -127,9 +127,15 @@ class GitHubHooks:
         self._expect(self.transport.request("POST", f"{self.prefix}/{hook_id}/pings"), 204, f"ping hook {hook_id}")
 
     @staticmethod
-    def body(spec: HookSpec) -> dict[str, Any]:
-        """Hook fields we own. ``content_type`` must be explicit: GitHub's default is ``form``."""
+    def body(spec: HookSpec, *, creating: bool = False) -> dict[str, Any]:
+        """Hook fields we own. ``content_type`` must be explicit: GitHub's default is ``form``.
+
+        With ``managed_events`` the hook reconciler owns ``events`` and ``active``: they are sent on create only
+        (GitHub needs at least one event; the hook starts inactive until a Subscription asks for something).
+        """
         config = {"url": spec.url, "content_type": "json", "insecure_ssl": "0", "secret": spec.secret}
+        if spec.managed_events and not creating:
+            return {"config": config}
         return {"config": config, "events": list(spec.events), "active": spec.active}
 
     # --- deliveries --------------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from kyma_connectors.hooks.transport import Clock, RetryPolicy, SystemClock
 
 Observed = dict[str, Any]
 UNUSED: Final[dict[str, Any]] = {"code": None, "status": "unused", "message": None}
+MANAGED_ID: Final[str] = "subscribed"
+"""Qualtrics ``hook_id`` while the reconciler has created no subscription yet (a resource id cannot be empty)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Context:
 
 def create(spec: HookSpec, ctx: Context | None = None) -> Observed:
     ctx = ctx or Context()
+    if spec.solution == "qualtrics" and spec.managed_events:
+        return _qualtrics_managed(spec, _qualtrics(spec, ctx))
     if spec.solution == "qualtrics":
         return _qualtrics_replace(spec, _qualtrics(spec, ctx), owned=(), reuse=False)
     client = _github(spec, ctx)
@@ -53,6 +57,9 @@ def create(spec: HookSpec, ctx: Context | None = None) -> Observed:
 def read(hook_id: str, spec: HookSpec, ctx: Context | None = None) -> Observed | None:
     """The live webhook, or None when it no longer exists (then ``pulumi refresh`` drops it from state)."""
     ctx = ctx or Context()
+    if spec.solution == "qualtrics" and spec.managed_events:
+        observed = _qualtrics_managed(spec, _qualtrics(spec, ctx))
+        return {key: observed[key] for key in ("hook_id", "url", "events")}
     if spec.solution == "qualtrics":
         wanted = [i for i in hook_id.split(",") if i]
         present = [s for s in _qualtrics(spec, ctx).subscriptions() if s.get("id") in wanted]
@@ -68,9 +75,21 @@ def read(hook_id: str, spec: HookSpec, ctx: Context | None = None) -> Observed |
     return None if hook is None else _github_fields(hook)
 
 
-def update(hook_id: str, spec: HookSpec, ctx: Context | None = None, *, rotate: bool = False) -> Observed:
-    """Bring the webhook to ``spec``. ``rotate`` (Qualtrics): secret or URL changed, so recreate everything."""
+def update(hook_id: str, spec: HookSpec, ctx: Context | None = None, *, rotate: bool = False,
+           previous_url: str | None = None) -> Observed:
+    """Bring the webhook to ``spec``. ``rotate`` (Qualtrics): secret or URL changed, so recreate everything.
+
+    Qualtrics with ``managed_events``: on a rotation the subscriptions at the old URL (``previous_url``) and at the
+    new one are deleted; the reconciler, rolled by the same ``up``, creates them again with the new shared key.
+    """
     ctx = ctx or Context()
+    if spec.solution == "qualtrics" and spec.managed_events:
+        brand = _qualtrics(spec, ctx)
+        if rotate:
+            for sub in brand.subscriptions():
+                if sub.get("publicationUrl") in {spec.url, previous_url or spec.url}:
+                    brand.delete(str(sub["id"]))
+        return _qualtrics_managed(spec, brand)
     if spec.solution == "qualtrics":
         return _qualtrics_replace(spec, _qualtrics(spec, ctx), owned=tuple(hook_id.split(",")), reuse=not rotate)
     client = _github(spec, ctx)
@@ -85,7 +104,9 @@ def delete(hook_id: str, spec: HookSpec, ctx: Context | None = None) -> None:
     ctx = ctx or Context()
     if spec.solution == "qualtrics":
         client = _qualtrics(spec, ctx)
-        for sub_id in filter(None, hook_id.split(",")):
+        # Managed: the reconciler made them, so every subscription at our URL is ours to remove.
+        owned = [str(s["id"]) for s in client.find_by_url(spec.url)] if spec.managed_events else []
+        for sub_id in dict.fromkeys([*filter(None, hook_id.split(",")), *owned]):
             client.delete(sub_id)
         return
     _github(spec, ctx).delete(hook_id)
@@ -175,6 +196,21 @@ def _ping_result(client: GitHubHooks, hook_id: str, delivery: dict[str, Any]) ->
 # --- Qualtrics -----------------------------------------------------------------------------------------------------
 def _qualtrics(spec: HookSpec, ctx: Context) -> QualtricsSubscriptions:
     return QualtricsSubscriptions.for_spec(spec, policy=ctx.policy, clock=ctx.clock)
+
+
+def _qualtrics_managed(spec: HookSpec, client: QualtricsSubscriptions) -> Observed:
+    """The reconciler's subscriptions at our URL, observed, never changed (``events: subscribed``)."""
+    present = client.find_by_url(spec.url)
+    return {
+        "hook_id": ",".join(str(s["id"]) for s in present) or MANAGED_ID,
+        "url": spec.url,
+        "events": [str(s.get("topics")) for s in present],
+        "active": bool(present),
+        "content_type": "form",
+        "insecure_ssl": "0",
+        "ping_status": "unsupported",
+        "last_response": {"code": None, "status": "unsupported", "message": "Qualtrics has no ping operation"},
+    }
 
 
 def _qualtrics_replace(

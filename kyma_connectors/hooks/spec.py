@@ -37,6 +37,8 @@ class HookSpec:
     events: tuple[str, ...]
     secret: str
     active: bool = True
+    managed_events: bool = False
+    """``events: subscribed``: the hook reconciler owns ``events`` and ``active``; updates leave them alone."""
     token: str | None = None
     app_id: str | None = None
     installation_id: str | None = None
@@ -105,7 +107,9 @@ def problems(props: dict[str, Any]) -> list[tuple[str, str]]:
         found.append(("secret", "must be a non-empty string: unsigned deliveries cannot be verified by the gateway"))
     if known("active") and not isinstance(props["active"], bool):
         found.append(("active", "must be a boolean"))
-    if solution == "qualtrics" and props.get("active") is False:
+    if known("managed_events") and not isinstance(props["managed_events"], bool):
+        found.append(("managed_events", "must be a boolean"))
+    if solution == "qualtrics" and props.get("active") is False and not props.get("managed_events"):
         found.append(("active", "Qualtrics subscriptions cannot be paused; remove the events or the connector"))
     found += _credential_problems(props, solution)
     return found
@@ -173,6 +177,7 @@ def parse(props: dict[str, Any]) -> HookSpec:
         events=tuple(props["events"]),
         secret=props["secret"],
         active=bool(props.get("active", True)),
+        managed_events=bool(props.get("managed_events", False)),
         token=props.get("token") or None,
         app_id=_text(props.get("app_id")),
         installation_id=_text(props.get("installation_id")),

@@ -16,10 +16,12 @@ from typing import Any, Final
 import pulumi
 
 from kyma_connectors.core import contract
+from kyma_connectors.program.subscriptions import SUBSCRIBED, SubscriptionSettings, build_subscriptions
 
 DEFAULT_IMAGES: Final[dict[str, str]] = {
     "gateway": "ghcr.io/kyma-connectors/event-gateway:0.1.0",
     "registrar": "ghcr.io/kyma-connectors/registrar:0.1.0",
+    "reconciler": "ghcr.io/kyma-connectors/reconciler:0.1.0",
 }
 DEFAULT_GATEWAY: Final[str] = "kyma-system/kyma-gateway"
 DEFAULT_NAMESPACE: Final[str] = "kyma-connectors"
@@ -91,6 +93,10 @@ class ConnectorSettings:
     """REST base URL of the solution (registered as an API, and used by the webhook provider); None: no API."""
     events: tuple[str, ...] | None
     """Solution-native events to subscribe to; None means every subscribable event of the catalog."""
+    events_subscribed: bool = False
+    """``events: subscribed``: the hook reconciler sets the hook's events from the cluster's Subscriptions."""
+    subscriptions: tuple[SubscriptionSettings, ...] = ()
+    """Kyma Subscriptions the program creates for this connector's events."""
     repositories: tuple[str, ...] = ()
     organization: str | None = None
     token: pulumi.Output[str] | None = None
@@ -136,6 +142,9 @@ class StackSettings:
     create_namespace: bool = True
     gateway_image: str = DEFAULT_IMAGES["gateway"]
     registrar_image: str = DEFAULT_IMAGES["registrar"]
+    reconciler_image: str = DEFAULT_IMAGES["reconciler"]
+    eventing_backend: str = "nats"
+    """``nats`` or ``eventmesh``: how the hook reconciler cleans names when it matches Subscriptions."""
     kyma_contract: KymaContract = KymaContract.MODULAR
     publisher_url: str = PUBLISHER_URLS["modular"]
     publisher_max_bytes: int = contract.PUBLISHER_MAX_REQUEST_BYTES
@@ -165,6 +174,8 @@ def build_settings(raw: Mapping[str, Any], secret: SecretFn = pulumi.Output.secr
         create_namespace=raw.get("createNamespace", True),
         gateway_image=images.get("gateway", DEFAULT_IMAGES["gateway"]),
         registrar_image=images.get("registrar", DEFAULT_IMAGES["registrar"]),
+        reconciler_image=images.get("reconciler", DEFAULT_IMAGES["reconciler"]),
+        eventing_backend=raw.get("eventingBackend", "nats"),
         kyma_contract=contract,
         publisher_url=raw.get("publisherUrl", PUBLISHER_URLS[contract.value]),
         publisher_max_bytes=raw.get("publisherMaxBytes", StackSettings.publisher_max_bytes),
@@ -210,7 +221,9 @@ def _connector(raw: Mapping[str, Any], secret: SecretFn) -> ConnectorSettings:
         description=raw.get("description", f"{provider} connected to Kyma by kyma-connectors ({name})."),
         provider_display_name=provider,
         api_url=_api_url(raw),
-        events=tuple(raw["events"]) if "events" in raw else None,
+        events=tuple(raw["events"]) if isinstance(raw.get("events"), list) else None,
+        events_subscribed=raw.get("events") == SUBSCRIBED,
+        subscriptions=build_subscriptions(raw),
         repositories=tuple(github.get("repositories", ())),
         organization=github.get("organization"),
         token=secret(str(credentials["token"])) if "token" in credentials else None,

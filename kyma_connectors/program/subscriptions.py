@@ -20,7 +20,7 @@ from typing import Any, Final
 from kyma_connectors.core.catalog import Catalog
 from kyma_connectors.core.event_names import describe_known, types_for
 from kyma_connectors.core.eventing import TypeMatching, sink_problem
-from kyma_connectors.program.errors import Problem
+from kyma_connectors.core.problems import Problem
 
 SUBSCRIBED: Final[str] = "subscribed"
 """The ``events`` value that hands the hook's events to the reconciler."""
@@ -63,16 +63,12 @@ def events_problems(where: str, connector: Mapping[str, Any]) -> list[Problem]:
     return []
 
 
-def subscription_problems(where: str, connector: Mapping[str, Any], catalog: Catalog | None, *,
-                          legacy: bool) -> list[Problem]:
+def subscription_problems(where: str, connector: Mapping[str, Any], catalog: Catalog | None) -> list[Problem]:
     """Rules for one connector's ``subscriptions`` (the schema already checked shapes and required keys)."""
     entries = connector.get("subscriptions")
     if not isinstance(entries, list):
         return []
     problems: list[Problem] = []
-    if legacy and entries:
-        problems.append(Problem(f"{where}.subscriptions", "Subscription v1alpha2 needs today's Kyma (kymaContract "
-                                "modular); Kyma 1.x subscribes with its own v1alpha1 objects"))
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue

@@ -27,6 +27,7 @@ import jsonschema
 
 from kyma_connectors.core.catalog import Catalog, CatalogError, load_catalog, load_catalog_file
 from kyma_connectors.core.problems import Problem
+from kyma_connectors.program import subscriptions
 
 SCHEMA_PATH: Final[Path] = Path(__file__).with_name("schema.json")
 SECRET_KEYS: Final[frozenset[str]] = frozenset({"credentials", "webhookSecret", "previousWebhookSecret"})
@@ -149,9 +150,14 @@ def semantic_problems(raw: Mapping[str, Any], *, secret_keys: frozenset[str] = f
     problems: list[Problem] = []
     _unique_names(connectors, problems)
     _unique_hosts(connectors, problems)
+    problems += subscriptions.unique_subscriptions(connectors)
     for index, connector in enumerate(connectors):
         if isinstance(connector, dict):
             _connector_problems(f"connectors[{index}]", connector, problems)
+            solution = connector.get("solution")
+            catalog = _catalog(solution) if isinstance(solution, str) else None
+            problems += subscriptions.events_problems(f"connectors[{index}]", connector)
+            problems += subscriptions.subscription_problems(f"connectors[{index}]", connector, catalog)
             if "connectors" not in secret_keys:
                 _plaintext_secrets(f"connectors[{index}]", connector, problems)
     return problems

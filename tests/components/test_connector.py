@@ -28,6 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 
 APPLICATION = "kubernetes:applicationconnector.kyma-project.io/v1alpha1:Application"
 APIRULE = "kubernetes:gateway.kyma-project.io/v2:APIRule"
+SUBSCRIPTION = "kubernetes:eventing.kyma-project.io/v1alpha2:Subscription"
 JOB = "kubernetes:batch/v1:Job"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 HOOK = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
@@ -68,6 +69,7 @@ def test_graph_kinds_names_and_parents(mock_stack: Any) -> None:
         ("WebhookRegistration", "github-acme-hook-acme.widgets"),
         ("WebhookRegistration", "github-acme-hook-acme.gadgets"),
         ("WebhookRegistration", "github-acme-hook-org-acme"),
+        ("KymaSubscription", "github-acme-subscription-extensions-github-acme-pull-requests"),
     }
     for registration in stack.children(top):
         assert registration.qualified_type.startswith("kyma-connectors:index:Connector$"), registration.urn
@@ -86,8 +88,8 @@ def test_every_custom_resource_is_valid_for_its_crd(mock_stack: Any) -> None:
         stack = mock_stack()
         run_connectors(stack, example_settings(kymaContract=contract))
         custom = stack.custom_resources()
-        assert sorted({r.type for r in custom}) == [APPLICATION, APIRULE]
-        assert len(custom) == 4
+        assert sorted({r.type for r in custom}) == [APPLICATION, SUBSCRIPTION, APIRULE]
+        assert len(custom) == 5
         for registration in custom:
             assert_valid_custom_resource(registration.k8s_object())
 
