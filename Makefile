@@ -54,6 +54,13 @@ specs-check: venv  ## fail when specs/github/asyncapi.yaml differs from a fresh 
 validate-asyncapi: venv  ## AsyncAPI 2.6 schema + catalog rules for FILES (default: every shipped catalog)
 	$(PY) -m devtools.specgen validate $(or $(FILES),$(wildcard specs/*/asyncapi.yaml))
 
+.PHONY: test-reconciler
+test-reconciler: venv  ## the hook reconciler and Subscriptions as code (the evidence runs against the local API server)
+	$(CLUSTER_ENV) $(VENV)/bin/pytest -q tests/kyma_connectors/reconciler tests/kyma_connectors/core/test_eventing.py \
+		tests/kyma_connectors/core/test_event_names.py tests/kyma_connectors/program/test_subscriptions.py \
+		tests/components/test_kyma_subscription.py tests/components/test_hook_reconciler.py \
+		tests/kyma_connectors/hooks/test_managed_events.py
+
 ##@ Run locally
 .PHONY: demo demo-down cluster-up cluster-down publisher-double github-double qualtrics-double policy-preview
 demo: venv toolchain  ## the main job on an embedded default: local cluster, local state, no cloud account
@@ -83,8 +90,8 @@ qualtrics-double: venv  ## the loopback Qualtrics double (prints its /API/v3 bas
 	$(PY) -m devtools.doubles.qualtrics --port $$(( $(GITHUB_DOUBLE_PORT) + 1 )) --token $(GITHUB_DOUBLE_TOKEN)
 
 ##@ Images
-.PHONY: images gateway-image registrar-image
-images: gateway-image registrar-image  ## both images (needs a container engine; the build context is the repository root)
+.PHONY: images gateway-image registrar-image reconciler-image
+images: gateway-image registrar-image reconciler-image  ## every image (needs a container engine; the build context is the repository root)
 
 gateway-image:  ## the event gateway image
 	docker build -f images/gateway/Dockerfile -t kyma-connectors-event-gateway .
@@ -92,8 +99,11 @@ gateway-image:  ## the event gateway image
 registrar-image:  ## the registration Job's image
 	docker build -f images/registrar/Dockerfile -t kyma-connectors-registrar .
 
+reconciler-image:  ## the hook reconciler's image (events: subscribed)
+	docker build -f images/reconciler/Dockerfile -t kyma-connectors-reconciler .
+
 ##@ Benchmarks (figures: bench/README.md)
-.PHONY: bench-gateway bench-oversize bench-registrar bench-engine
+.PHONY: bench-gateway bench-oversize bench-registrar bench-engine bench-subscriptions
 bench-gateway: venv  ## the event gateway: throughput, p50/p99, CPU per delivery, RSS
 	$(PY) bench/bench_gateway.py
 
@@ -102,6 +112,9 @@ bench-oversize: venv  ## the event gateway: trimming oversized deliveries to the
 
 bench-registrar: venv toolchain  ## the registrar: 100 services, first run vs. rerun, both backends
 	$(CLUSTER_ENV) $(PY) bench/bench_registrar.py
+
+bench-subscriptions: venv  ## deliveries of a synthetic GitHub day, events: all vs events: subscribed (docs/subscriptions.md)
+	$(PY) bench/bench_subscribed_deliveries.py
 
 bench-engine: venv toolchain  ## pulumi preview/up/destroy wall times for 1 and 10 connectors on the local cluster
 	$(CLUSTER_ENV) $(PY) bench/bench_engine.py

@@ -48,7 +48,7 @@ def test_subscribed_mode_hands_events_and_active_to_the_reconciler(mock_stack: A
 
 def test_rbac_is_list_and_watch_on_subscriptions_and_patch_of_one_config_map(mock_stack: Any) -> None:
     stack = subscribed_stack(mock_stack, "github")
-    (cluster_role,) = [r for r in stack.of_type(CLUSTER_ROLE) if "reconciler" in r.k8s_name]
+    (cluster_role,) = [r for r in stack.of_type(CLUSTER_ROLE) if "reconciler" in (r.k8s_name or "")]
     assert cluster_role.inputs["rules"] == [{"apiGroups": ["eventing.kyma-project.io"], "resources": ["subscriptions"],
                                              "verbs": ["list", "watch"]}]
     (role,) = stack.of_type(ROLE)

@@ -54,13 +54,14 @@ def test_refresh_records_no_drift_for_reconciled_fields(github: GitHubDouble, ga
     provider = WebhookRegistrationProvider()
     props = provider_inputs(github.url, gateway.url, managed_events=True, active=False)
     created = provider.create(props)
+    outs = created.outs or {}
     hook = github.world.hooks[int(created.id)]
     GitHubHooks.for_spec(github_spec(github.url, gateway.url)).patch_events(str(hook.id), ["release"], active=True)
-    read = provider.read(created.id, created.outs)
+    read = provider.read(created.id, outs)
     assert read.inputs is not None
     assert (read.inputs["events"], read.inputs["active"]) == (props["events"], False)  # inputs as configured
     assert provider.diff(created.id, read.outs or {}, props).changes is False
-    provider.delete(created.id, created.outs)
+    provider.delete(created.id, outs)
     assert hook.id not in github.world.hooks
 
 

@@ -66,9 +66,9 @@ def test_the_hook_follows_subscriptions(github: GitHubDouble, github_rig: Rig) -
     rig.unsubscribe("on-pr-opened")
     wait_until(lambda: not hook.active, 10, "both deleted -> inactive")
     assert patches(github, hook) == 4
-    status = rig.status()
-    assert status["events"].startswith("(none")
-    assert '"lastError": ""' in status["status.json"]
+    # The status is written right after the hook: wait for it rather than race it.
+    wait_until(lambda: rig.status().get("events", "").startswith("(none"), 5, "the status ConfigMap")
+    assert '"lastError": ""' in rig.status()["status.json"]
     assert rig.metric("hook_reconciler_hook_updates_total") == 4
     assert rig.stop() == 0
 
