@@ -1,4 +1,4 @@
-"""What RegistrationJob and EventGateway register, sent to a real kube-apiserver with the Kyma CRDs installed.
+"""What RegistrationJob, EventGateway, HookReconciler and KymaSubscription register, sent to a real kube-apiserver with the Kyma CRDs installed.
 
 The CRD check in the unit tests covers the APIRule; this covers everything else the way a cluster would: built-in
 types' validation (Job pod failure policy, PDB, HPA autoscaling/v2, NetworkPolicy, PVC, RBAC) and the CRDs' CEL rules,
@@ -24,7 +24,8 @@ PLURALS = {
     "PersistentVolumeClaim": "persistentvolumeclaims", "Deployment": "deployments", "Job": "jobs",
     "PodDisruptionBudget": "poddisruptionbudgets", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "NetworkPolicy": "networkpolicies", "APIRule": "apirules", "ClusterRole": "clusterroles",
-    "ClusterRoleBinding": "clusterrolebindings",
+    "ClusterRoleBinding": "clusterrolebindings", "Role": "roles", "RoleBinding": "rolebindings",
+    "Secret": "secrets", "Subscription": "subscriptions",
 }
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
 
