@@ -1,4 +1,4 @@
-"""What RegistrationJob, EventGateway, HookReconciler and KymaSubscription register, sent to a real kube-apiserver with the Kyma CRDs installed.
+"""What the components register (gateway, registration Job, hook reconciler, Subscription), sent to kube-apiserver.
 
 The CRD check in the unit tests covers the APIRule; this covers everything else the way a cluster would: built-in
 types' validation (Job pod failure policy, PDB, HPA autoscaling/v2, NetworkPolicy, PVC, RBAC) and the CRDs' CEL rules,
