@@ -55,6 +55,9 @@ class Settings:
     apiserver_port: int
     crds_dir: Path
     prefix: str = "KC_"
+    authorization: str = "AlwaysAllow"
+    """``--authorization-mode``: ``RBAC`` makes the plane enforce Roles (least-privilege tests); the admin token is in
+    ``system:masters`` either way."""
 
     @classmethod
     def from_env(
@@ -79,6 +82,7 @@ class Settings:
             etcd_peer_port=int(env.get(f"{prefix}ETCD_PEER_PORT", etcd_port + 10)),
             apiserver_port=int(env.get(f"{prefix}APISERVER_PORT", apiserver_port)),
             crds_dir=Path(env.get("KC_CRDS", shared / "kyma" / "crds")),
+            authorization=env.get(f"{prefix}AUTHORIZATION_MODE", "AlwaysAllow"),
         )
 
     @property
@@ -202,7 +206,7 @@ def _apiserver_argv(settings: Settings) -> list[str]:
         f"--service-account-issuer=https://127.0.0.1:{port}/",
         f"--service-account-key-file={run / 'sa.key'}",
         f"--service-account-signing-key-file={run / 'sa.key'}",
-        "--authorization-mode=AlwaysAllow", f"--token-auth-file={run / 'tokens.csv'}",
+        f"--authorization-mode={settings.authorization}", f"--token-auth-file={run / 'tokens.csv'}",
         "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
         # No controllers run here: without this, every Foreground delete waits for a GC that never comes.
         "--enable-garbage-collector=false",
