@@ -26,9 +26,9 @@ import pulumi_kubernetes as k8s
 from components import _naming
 from components import _pod_security as sec
 from components._options import child_options
-from kyma_connectors.core import reconciler_contract as contract
+from kyma_connectors.core import contract as c
 
-PORT: Final[int] = contract.PORT
+PORT: Final[int] = c.RECONCILER_HTTP_PORT
 RECONCILER_COMMAND: Final[list[str]] = ["python", "-m", "kyma_connectors.reconciler"]
 
 
@@ -67,18 +67,18 @@ def cluster_role_name(application: str) -> str:
 
 def reconciler_env(args: HookReconcilerArgs, status_name: str) -> list[k8s.core.v1.EnvVarArgs]:
     plain: dict[str, pulumi.Input[str]] = {
-        "RECONCILER_APPLICATION": args.application,
-        "RECONCILER_SOLUTION": args.solution,
-        "RECONCILER_SOURCE": args.source,
-        "RECONCILER_API_URL": args.api_url,
-        "RECONCILER_TARGETS": ",".join(args.targets),
-        "RECONCILER_WEBHOOK_URL": args.webhook_url,
-        "RECONCILER_BACKEND": args.backend,
-        "RECONCILER_STATUS_CONFIGMAP": status_name,
-        "RECONCILER_CREDENTIALS_DIR": contract.CREDENTIALS_DIR,
-        "RECONCILER_PORT": str(PORT),
+        c.RECONCILER_APPLICATION: args.application,
+        c.RECONCILER_SOLUTION: args.solution,
+        c.RECONCILER_SOURCE: args.source,
+        c.RECONCILER_API_URL: args.api_url,
+        c.RECONCILER_TARGETS: ",".join(args.targets),
+        c.RECONCILER_WEBHOOK_URL: args.webhook_url,
+        c.RECONCILER_BACKEND: args.backend,
+        c.RECONCILER_STATUS_CONFIGMAP: status_name,
+        c.RECONCILER_CREDENTIALS_DIR: c.RECONCILER_CREDENTIALS_MOUNT,
+        c.RECONCILER_PORT: str(PORT),
     }
-    namespace = k8s.core.v1.EnvVarArgs(name="RECONCILER_NAMESPACE", value_from=k8s.core.v1.EnvVarSourceArgs(
+    namespace = k8s.core.v1.EnvVarArgs(name=c.RECONCILER_NAMESPACE, value_from=k8s.core.v1.EnvVarSourceArgs(
         field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.namespace")))
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()] + [namespace]
 
@@ -120,7 +120,7 @@ class HookReconciler(pulumi.ComponentResource):
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": "10m", "memory": "48Mi"}, limits={"cpu": "200m", "memory": "128Mi"}),
             security_context=sec.container_security_context(),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="credentials", mount_path=contract.CREDENTIALS_DIR,
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="credentials", mount_path=c.RECONCILER_CREDENTIALS_MOUNT,
                                                        read_only=True), sec.tmp_mount()],
         )
         selector = {"app.kubernetes.io/name": "hook-reconciler", "app.kubernetes.io/instance": args.application}
@@ -178,10 +178,10 @@ class HookReconciler(pulumi.ComponentResource):
 
 def _credential_data(args: HookReconcilerArgs) -> dict[str, pulumi.Input[str]]:
     if args.token is not None:
-        return {contract.TOKEN_KEY: pulumi.Output.secret(args.token)}
+        return {c.RECONCILER_TOKEN_KEY: pulumi.Output.secret(args.token)}
     if args.app_id and args.installation_id and args.private_key is not None:
-        return {contract.APP_ID_KEY: args.app_id, contract.INSTALLATION_ID_KEY: args.installation_id,
-                contract.PRIVATE_KEY_KEY: pulumi.Output.secret(args.private_key)}
+        return {c.RECONCILER_APP_ID_KEY: args.app_id, c.RECONCILER_INSTALLATION_ID_KEY: args.installation_id,
+                c.RECONCILER_PRIVATE_KEY_KEY: pulumi.Output.secret(args.private_key)}
     raise ValueError(f"HookReconciler {args.application}: a token or GitHub App credentials are required")
 
 
@@ -191,6 +191,6 @@ def _credentials_volume(args: HookReconcilerArgs, credentials: k8s.core.v1.Secre
     if args.webhook_secret is not None:
         sources.append(k8s.core.v1.VolumeProjectionArgs(secret=k8s.core.v1.SecretProjectionArgs(
             name=args.webhook_secret.name,
-            items=[k8s.core.v1.KeyToPathArgs(key=args.webhook_secret.key, path=contract.WEBHOOK_SECRET_KEY)])))
+            items=[k8s.core.v1.KeyToPathArgs(key=args.webhook_secret.key, path=c.RECONCILER_WEBHOOK_SECRET_KEY)])))
     return k8s.core.v1.VolumeArgs(name="credentials", projected=k8s.core.v1.ProjectedVolumeSourceArgs(
         sources=sources, default_mode=0o440))

@@ -1,7 +1,8 @@
 """What the Pulumi program and the services it deploys must agree on: variable names, mount paths, ports, exit codes.
 
 Why one module: the program writes a pod's environment and volumes (``components/``), the service reads them
-(``kyma_connectors.gateway.settings``, ``kyma_connectors.registrar.settings``). Both sides import these names, so a
+(``kyma_connectors.gateway.settings``, ``kyma_connectors.registrar.settings``,
+``kyma_connectors.reconciler.settings``). Both sides import these names, so a
 rename is one edit and a typo is an import error instead of a pod that starts with a default nobody chose.
 """
 
@@ -70,3 +71,30 @@ EXIT_PERMANENT: Final[int] = 2
 """Bad manifest, spec or settings, or a 4xx: the Job's podFailurePolicy fails the Job at once (no retry helps)."""
 EXIT_TRANSIENT: Final[int] = 75
 """sysexits.h ``EX_TEMPFAIL``: the API was away or overloaded; the Job's backoffLimit retries."""
+
+# --- the hook reconciler (events: subscribed) -------------------------------------------------------------------
+RECONCILER_PREFIX: Final[str] = "RECONCILER_"
+RECONCILER_APPLICATION: Final[str] = "RECONCILER_APPLICATION"
+RECONCILER_SOLUTION: Final[str] = "RECONCILER_SOLUTION"
+RECONCILER_SOURCE: Final[str] = "RECONCILER_SOURCE"
+"""The source the publisher proxy uses for the connector's events: what a Subscription must name."""
+RECONCILER_API_URL: Final[str] = "RECONCILER_API_URL"
+RECONCILER_TARGETS: Final[str] = "RECONCILER_TARGETS"
+"""GitHub ``owner/repo`` and ``org:NAME``, comma-separated (unused for Qualtrics)."""
+RECONCILER_WEBHOOK_URL: Final[str] = "RECONCILER_WEBHOOK_URL"
+RECONCILER_BACKEND: Final[str] = "RECONCILER_BACKEND"
+RECONCILER_NAMESPACE: Final[str] = "RECONCILER_NAMESPACE"
+RECONCILER_STATUS_CONFIGMAP: Final[str] = "RECONCILER_STATUS_CONFIGMAP"
+RECONCILER_CREDENTIALS_DIR: Final[str] = "RECONCILER_CREDENTIALS_DIR"
+RECONCILER_PORT: Final[str] = "RECONCILER_PORT"
+
+RECONCILER_CREDENTIALS_MOUNT: Final[str] = "/var/run/kyma-connectors/credentials"
+"""The credentials, as files of a projected volume; the file names are the keys below."""
+RECONCILER_TOKEN_KEY: Final[str] = "token"  # noqa: S105 -- a file name, not a secret
+RECONCILER_APP_ID_KEY: Final[str] = "app-id"
+RECONCILER_INSTALLATION_ID_KEY: Final[str] = "installation-id"
+RECONCILER_PRIVATE_KEY_KEY: Final[str] = "private-key"
+RECONCILER_WEBHOOK_SECRET_KEY: Final[str] = "webhook-secret"  # noqa: S105 -- a file name
+"""Qualtrics only: each subscription is created with the webhook secret as its shared key."""
+RECONCILER_HTTP_PORT: Final[int] = 8080
+"""``/healthz``, ``/readyz`` and ``/metrics``."""

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from kyma_connectors.core.problems import Problem, ProblemsMixin
+
 
 class ReconcilerError(Exception):
     """Base of every reconciler error."""
 
 
-class SettingsError(ReconcilerError, ValueError):
-    """The reconciler's environment is incomplete or wrong; the message names the variable."""
+class SettingsError(ProblemsMixin, ReconcilerError, ValueError):
+    """The reconciler's environment or mounted credentials are incomplete or wrong; ``problems`` names each."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 class KubeError(ReconcilerError):

@@ -40,7 +40,7 @@ class Kube:
         try:
             conn = connection.from_kubeconfig(kubeconfig) if kubeconfig else connection.in_cluster(env)
         except connection.KubeConfigError as exc:
-            raise SettingsError(str(exc)) from None
+            raise SettingsError(exc.problems) from None
         self.server = conn.server
         self.session = connection.KubeSession(conn)
         self._watch: requests.Response | None = None

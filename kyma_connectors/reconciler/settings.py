@@ -13,21 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from kyma_connectors.core import contract as c
+from kyma_connectors.core.env import EnvReader
 from kyma_connectors.core.eventing import Backend
-from kyma_connectors.core.reconciler_contract import (
-    APP_ID_KEY,
-    CREDENTIALS_DIR,
-    INSTALLATION_ID_KEY,
-    PORT,
-    PRIVATE_KEY_KEY,
-    TOKEN_KEY,
-    WEBHOOK_SECRET_KEY,
-)
-from kyma_connectors.core.reconciler_contract import ENV_PREFIX as PREFIX
 from kyma_connectors.reconciler.errors import SettingsError
 
 SOLUTIONS: Final[tuple[str, ...]] = ("github", "qualtrics")
 _TARGET: Final[re.Pattern[str]] = re.compile(r"^(org:[A-Za-z0-9-]+|[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)$")
+_NAME: Final[re.Pattern[str]] = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +64,7 @@ class Settings:
     """Seconds between full re-reads of Subscriptions and hook (repairs hand edits, catches up after outages)."""
     retry_max: float = 300.0
     """Longest backoff between failed attempts, seconds."""
-    port: int = PORT
+    port: int = c.RECONCILER_HTTP_PORT
     kubeconfig: Path | None = None
 
     def credentials(self) -> Credentials:
@@ -83,72 +76,57 @@ class Settings:
             except FileNotFoundError:
                 return None
             except OSError as exc:
-                raise SettingsError(f"credentials: cannot read {path}: {exc.strerror}") from None
+                raise SettingsError.at(str(path), f"cannot read: {exc.strerror}") from None
             return text or None
 
-        creds = Credentials(token=read(TOKEN_KEY), app_id=read(APP_ID_KEY),
-                            installation_id=read(INSTALLATION_ID_KEY), private_key=read(PRIVATE_KEY_KEY),
-                            webhook_secret=read(WEBHOOK_SECRET_KEY))
+        creds = Credentials(token=read(c.RECONCILER_TOKEN_KEY), app_id=read(c.RECONCILER_APP_ID_KEY),
+                            installation_id=read(c.RECONCILER_INSTALLATION_ID_KEY),
+                            private_key=read(c.RECONCILER_PRIVATE_KEY_KEY),
+                            webhook_secret=read(c.RECONCILER_WEBHOOK_SECRET_KEY))
         if not creds.token and not (creds.app_id and creds.installation_id and creds.private_key):
-            raise SettingsError(f"credentials: {self.credentials_dir} holds neither {TOKEN_KEY} nor "
-                                f"{APP_ID_KEY}/{INSTALLATION_ID_KEY}/{PRIVATE_KEY_KEY}")
+            raise SettingsError.at(str(self.credentials_dir), f"holds neither {c.RECONCILER_TOKEN_KEY} nor "
+                                   f"{c.RECONCILER_APP_ID_KEY}/{c.RECONCILER_INSTALLATION_ID_KEY}/"
+                                   f"{c.RECONCILER_PRIVATE_KEY_KEY}")
         if self.solution == "qualtrics" and not creds.webhook_secret:
-            raise SettingsError(f"credentials: {self.credentials_dir}/{WEBHOOK_SECRET_KEY} is required for Qualtrics "
-                                "(each subscription is created with the shared key)")
+            raise SettingsError.at(f"{self.credentials_dir}/{c.RECONCILER_WEBHOOK_SECRET_KEY}", "required for "
+                                   "Qualtrics (each subscription is created with the shared key)")
         return creds
 
 
 def from_env(env: Mapping[str, str]) -> Settings:
     """Settings from ``RECONCILER_*`` variables (and ``KUBECONFIG`` outside a cluster); every problem at once."""
-    problems: list[str] = []
-
-    def need(name: str) -> str:
-        value = env.get(PREFIX + name, "").strip()
-        if not value:
-            problems.append(f"{PREFIX}{name} is required")
-        return value
-
-    def number(name: str, default: float) -> float:
-        raw = env.get(PREFIX + name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if value < 0:
-            problems.append(f"{PREFIX}{name}: expected a non-negative number of seconds, got {raw!r}")
-        return value
-
-    solution = need("SOLUTION")
-    if solution and solution not in SOLUTIONS:
-        problems.append(f"{PREFIX}SOLUTION: expected one of {', '.join(SOLUTIONS)}, got {solution!r}")
-    raw_targets = tuple(t.strip() for t in env.get(PREFIX + "TARGETS", "").split(",") if t.strip())
-    if solution == "github":
-        if not raw_targets:
-            problems.append(f"{PREFIX}TARGETS is required for github (owner/repo or org:NAME, comma-separated)")
-        problems += [f"{PREFIX}TARGETS: {t!r} is not owner/repo or org:NAME" for t in raw_targets
-                     if not _TARGET.match(t)]
-    backend_raw = env.get(PREFIX + "BACKEND", Backend.NATS.value)
-    if backend_raw not in tuple(Backend):
-        problems.append(f"{PREFIX}BACKEND: expected one of {', '.join(Backend)}, got {backend_raw!r}")
-    port_raw = env.get(PREFIX + "PORT", str(PORT))
-    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
-        problems.append(f"{PREFIX}PORT: expected a TCP port, got {port_raw!r}")
+    reader = EnvReader(env, c.RECONCILER_PREFIX)
+    solution = reader.choice(c.RECONCILER_SOLUTION, "", SOLUTIONS) if reader.raw(c.RECONCILER_SOLUTION) else ""
+    if not solution:
+        reader.problem(c.RECONCILER_SOLUTION, f"required, not set (one of {', '.join(SOLUTIONS)})")
+    targets = tuple(t.strip() for t in (reader.raw(c.RECONCILER_TARGETS) or "").split(",") if t.strip())
+    if solution == "github" and not targets:
+        reader.problem(c.RECONCILER_TARGETS, "required for github (owner/repo or org:NAME, comma-separated)")
+    for target in targets if solution == "github" else ():
+        if not _TARGET.match(target):
+            reader.problem(c.RECONCILER_TARGETS, f"{target!r} is not owner/repo or org:NAME")
+    status = reader.text(c.RECONCILER_STATUS_CONFIGMAP, "", _NAME, "a ConfigMap name") or ""
+    namespace = reader.text(c.RECONCILER_NAMESPACE, "", _NAME, "a namespace name") or ""
+    if status and not namespace:
+        reader.problem(c.RECONCILER_NAMESPACE, f"required with {c.RECONCILER_STATUS_CONFIGMAP}")
     settings = Settings(
-        application=need("APPLICATION"), solution=solution, source=need("SOURCE"),
-        api_url=need("API_URL").rstrip("/"), targets=raw_targets if solution == "github" else ("",),
-        webhook_url=need("WEBHOOK_URL"),
-        credentials_dir=Path(env.get(PREFIX + "CREDENTIALS_DIR") or CREDENTIALS_DIR),
-        backend=Backend(backend_raw) if backend_raw in tuple(Backend) else Backend.NATS,
-        namespace=env.get(PREFIX + "NAMESPACE", ""), status_configmap=env.get(PREFIX + "STATUS_CONFIGMAP", ""),
-        debounce=number("DEBOUNCE_SECONDS", 1.0), max_delay=number("MAX_DELAY_SECONDS", 10.0),
-        resync=number("RESYNC_SECONDS", 300.0), retry_max=number("RETRY_MAX_SECONDS", 300.0),
-        port=int(port_raw) if port_raw.isdigit() else PORT,
+        application=reader.text(c.RECONCILER_APPLICATION, None) or "",
+        solution=solution,
+        source=reader.text(c.RECONCILER_SOURCE, None) or "",
+        api_url=reader.url(c.RECONCILER_API_URL, None) or "",
+        targets=targets if solution == "github" else ("",),
+        webhook_url=reader.url(c.RECONCILER_WEBHOOK_URL, None) or "",
+        credentials_dir=reader.directory(c.RECONCILER_CREDENTIALS_DIR, Path(c.RECONCILER_CREDENTIALS_MOUNT))
+        or Path(c.RECONCILER_CREDENTIALS_MOUNT),
+        backend=reader.enum("BACKEND", Backend, Backend.NATS) or Backend.NATS,
+        namespace=namespace, status_configmap=status,
+        debounce=reader.seconds("DEBOUNCE_SECONDS", 1.0, zero=True),
+        max_delay=reader.seconds("MAX_DELAY_SECONDS", 10.0),
+        resync=reader.seconds("RESYNC_SECONDS", 300.0),
+        retry_max=reader.seconds("RETRY_MAX_SECONDS", 300.0),
+        port=reader.integer(c.RECONCILER_PORT, c.RECONCILER_HTTP_PORT, 1, 65535),
         kubeconfig=Path(env["KUBECONFIG"]) if env.get("KUBECONFIG") else None,
     )
-    if settings.status_configmap and not settings.namespace:
-        problems.append(f"{PREFIX}NAMESPACE is required with {PREFIX}STATUS_CONFIGMAP")
-    if problems:
-        raise SettingsError("reconciler settings: " + "; ".join(problems))
+    if reader.problems:
+        raise SettingsError(reader.problems)
     return settings

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kyma_connectors.core import reconciler_contract as contract
+from kyma_connectors.core import contract as c
 from kyma_connectors.policy.rules import violations
 from tests.components.test_connector import APPLICATION, HOOK, example_settings, run_connectors
 from tests.support.pulumi_mocks import MockStack, Registration
@@ -71,7 +71,7 @@ def test_the_pod_is_restricted_probed_and_gets_credentials_as_files(mock_stack: 
     # What the publisher proxy uses as the source: the Application's application-type label, else its name.
     assert env["RECONCILER_SOURCE"] == application.metadata["labels"].get("application-type", application.k8s_name)
     assert env["RECONCILER_TARGETS"] == "acme/widgets"
-    assert env["RECONCILER_CREDENTIALS_DIR"] == contract.CREDENTIALS_DIR
+    assert env["RECONCILER_CREDENTIALS_DIR"] == c.RECONCILER_CREDENTIALS_MOUNT
     assert not any("t0ken" in str(v) for v in env.values())
     (projected,) = [v["projected"] for v in pod["volumes"] if "projected" in v]
     assert len(projected["sources"]) == 1  # GitHub: the token only, no webhook secret
@@ -87,7 +87,7 @@ def test_qualtrics_reconciler_also_gets_the_webhook_secret(mock_stack: Any) -> N
     pod = deployment.inputs["spec"]["template"]["spec"]
     (projected,) = [v["projected"] for v in pod["volumes"] if "projected" in v]
     items = [i for s in projected["sources"] for i in s["secret"].get("items", [])]
-    assert [i["path"] for i in items] == [contract.WEBHOOK_SECRET_KEY]
+    assert [i["path"] for i in items] == [c.RECONCILER_WEBHOOK_SECRET_KEY]
 
 
 def test_without_subscribed_mode_there_is_no_reconciler(mock_stack: Any) -> None:

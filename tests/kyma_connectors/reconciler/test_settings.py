@@ -30,8 +30,9 @@ def test_every_problem_at_once() -> None:
         from_env(env(RECONCILER_SOURCE="", RECONCILER_TARGETS="not a target", RECONCILER_BACKEND="kafka",
                       RECONCILER_DEBOUNCE_SECONDS="soon", RECONCILER_STATUS_CONFIGMAP="status"))
     message = str(failure.value)
-    for fragment in ("RECONCILER_SOURCE is required", "'not a target' is not owner/repo", "RECONCILER_BACKEND",
-                     "RECONCILER_DEBOUNCE_SECONDS", "RECONCILER_NAMESPACE is required"):
+    for fragment in ("RECONCILER_SOURCE: required", "RECONCILER_TARGETS: 'not a target' is not owner/repo",
+                     "RECONCILER_BACKEND: expected one of", "RECONCILER_DEBOUNCE_SECONDS: expected",
+                     "RECONCILER_NAMESPACE: required with RECONCILER_STATUS_CONFIGMAP"):
         assert fragment in message
 
 
@@ -50,5 +51,5 @@ def test_qualtrics_needs_the_shared_key(tmp_path: Path) -> None:
     settings = from_env(env(RECONCILER_SOLUTION="qualtrics", RECONCILER_TARGETS="",
                             RECONCILER_CREDENTIALS_DIR=str(tmp_path)))
     assert settings.targets == ("",)
-    with pytest.raises(SettingsError, match="webhook-secret is required for Qualtrics"):
+    with pytest.raises(SettingsError, match="webhook-secret: required for Qualtrics"):
         settings.credentials()
