@@ -9,7 +9,8 @@
 gateway Deployment/Service/APIRule in the API server and the webhook on the GitHub double; then run the event
 gateway as a local process with the environment its Deployment gives the pod (plain values and secretKeyRefs read
 back from the API server; only the publisher URL, port and spool dir point at local things); send a delivery signed
-like GitHub signs it; print the CloudEvent the publisher receives and the stack outputs. Everything listens on
+like GitHub signs it; print the CloudEvent the publisher receives, whether eventing would route it to the
+extension's Subscription (declared in Pulumi.local.yaml), and the stack outputs. Everything listens on
 127.0.0.1. `down`: stop the processes, `pulumi destroy`, stop the control plane.
 """
 
@@ -35,6 +36,7 @@ from devtools.cluster import controlplane as cp
 from devtools.cluster import procs
 from devtools.cluster import stack as driver
 from devtools.cluster.kubeapi import KubeApi, KubeApiError, wait_for
+from kyma_connectors.core.eventing import TypeMatching, publisher_source, routes_to
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = "local"
@@ -157,7 +159,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def up(settings: DemoSettings) -> None:
-    progress = Progress(7)
+    progress = Progress(8)
     progress.step("local control plane (etcd + kube-apiserver, Kyma CRDs)")
     kubeconfig = cp.up(cp.Settings.from_env(), log=Progress.say)
 
@@ -229,9 +231,33 @@ def up(settings: DemoSettings) -> None:
         raise DemoError(f"{exc}; gateway log:\n{procs.log_tail(settings.run_dir, 'gateway')}") from exc
     print(json.dumps(_summarise(events[0]), indent=2), flush=True)
 
+    progress.step("the extension's Subscription, and whether Kyma eventing routes that event to it")
+    with KubeApi.from_kubeconfig(kubeconfig) as api:
+        print(json.dumps(_routing(api, namespace, connector["name"], events[0]), indent=2), flush=True)
+
     progress.step("stack outputs")
     print(json.dumps(_shorten(outputs), indent=2, sort_keys=True), flush=True)
     print("\n[demo] running. Processes log to " f"{settings.run_dir}; stop everything with `make demo-down`.")
+
+
+def _routing(api: KubeApi, namespace: str, application: str, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each Subscription in the namespace and whether eventing would deliver ``event`` to it.
+
+    The publisher proxy publishes under the Application's ``application-type`` label, else its name
+    (kyma_connectors/core/eventing.py names the Kyma code); the Subscription matches on its cleaned source and types.
+    """
+    app = api.get(f"/apis/applicationconnector.kyma-project.io/v1alpha1/applications/{application}") or {}
+    label = (app.get("metadata", {}).get("labels") or {}).get("application-type")
+    source = publisher_source(application, label)
+    found = []
+    for sub in api.items(f"/apis/eventing.kyma-project.io/v1alpha2/namespaces/{namespace}/subscriptions"):
+        spec = sub.get("spec") or {}
+        matching = TypeMatching(spec.get("typeMatching") or "standard")
+        receives = any(routes_to(source, str(event.get("type")), str(spec.get("source")), matching, str(t))
+                       for t in spec.get("types") or [])
+        found.append({"subscription": f"{namespace}/{sub['metadata']['name']}", "source": spec.get("source"),
+                      "types": spec.get("types"), "sink": spec.get("sink"), "receives": receives})
+    return found
 
 
 def _summarise(event: dict[str, Any]) -> dict[str, Any]:

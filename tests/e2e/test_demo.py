@@ -60,6 +60,11 @@ def test_demo_up_shows_the_cloudevent_and_outputs_then_down_cleans_up(tmp_path: 
         assert event["type"] == "push.v1"
         assert event["source"] == "github-demo"
         assert event["specversion"] == "1.0"
+        routing = json.JSONDecoder().raw_decode(
+            up.stdout.split("whether Kyma eventing routes that event to it", 1)[1].split("\n", 1)[1])[0]
+        assert routing == [{"subscription": "kyma-connectors/demo-extension", "source": routing[0]["source"],
+                            "types": ["push.v1", "issues.opened.v1"], "receives": True,
+                            "sink": "http://demo-extension.kyma-connectors.svc.cluster.local"}]
         outputs = _json_after(up.stdout, "stack outputs")
         connector = outputs["connectors"]["github-demo"]  # type: ignore[index]
         assert connector["webhookUrl"] == "https://github-demo-webhook.local.kyma.dev/webhook"
