@@ -200,3 +200,26 @@ def test_runs_standalone_and_prints_its_url() -> None:
         process.terminate()
         process.wait(timeout=10)
     assert process.returncode == 0
+
+
+def test_patch_without_config_keeps_the_secret(gh: GitHubDouble) -> None:
+    """``events``/``active`` alone leave ``config`` (and so the secret) as it was -- what the hook reconciler sends."""
+    hook = call(gh, "POST", "/repos/o/r/hooks", {"config": {"url": "https://gw.example/w", "secret": "s"}}).json()
+    patched = call(gh, "PATCH", f"/repos/o/r/hooks/{hook['id']}", {"events": ["issues"], "active": False}).json()
+    assert (patched["events"], patched["active"], patched["config"]["secret"]) == (["issues"], False, "********")
+
+
+def test_activity_reaches_active_subscribed_hooks_and_the_orgs(gh: GitHubDouble) -> None:
+    world = gh.world
+    wants_push = world.new_hook("repo", "o/r", ["push"], True, {"url": "http://127.0.0.1:9/push"})
+    wants_all = world.new_hook("repo", "o/r", ["*"], True, {"url": "http://127.0.0.1:9/all"})
+    paused = world.new_hook("repo", "o/r", ["push"], False, {"url": "http://127.0.0.1:9/paused"})
+    issues_only = world.new_hook("repo", "o/r", ["issues"], True, {"url": "http://127.0.0.1:9/issues"})
+    org = world.new_hook("org", "o", ["push"], True, {"url": "http://127.0.0.1:9/org"})
+    other_repo = world.new_hook("repo", "o/other", ["push"], True, {"url": "http://127.0.0.1:9/other"})
+    sent = world.emit("repo", "o/r", "push", {"ref": "refs/heads/main"})
+    assert {d.guid for d in sent} == {d.guid for h in (wants_push, wants_all, org) for d in h.deliveries}
+    assert paused.deliveries == issues_only.deliveries == other_repo.deliveries == []
+    answer = requests.post(gh.url + "/_admin/activity", json={"scope": "repo", "target": "o/r", "event": "issues",
+                                                              "payload": {"action": "opened"}}, timeout=5)
+    assert answer.json() == {"deliveries": 2}  # issues_only and wants_all
