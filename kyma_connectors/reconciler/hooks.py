@@ -5,8 +5,8 @@ nothing else -- ``config`` (URL, secret, TLS) stays Pulumi's, so a secret rotati
 needs at least one event, so "no one listens" is ``active: false`` with the events left as they are. Qualtrics has
 one subscription per topic and no update: missing topics are created with the shared key, others deleted.
 
-No hook yet (Pulumi creates it after the gateway) is not an error: the reconciler says so and looks again on the
-next trigger. Every call goes through the hook library's transport (timeouts, 5xx backoff, rate-limit waits).
+No hook yet (Pulumi creates it after the gateway, and re-creates it on a replace) is not an error: the reconciler
+says so and looks again within seconds. Every call goes through the hook library's transport (timeouts, 5xx backoff, rate-limit waits).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class Applied:
     detail: str
     calls: int = 0
     """Write calls made (PATCH / create / delete)."""
+    waiting: bool = False
+    """The hook does not exist (yet): Pulumi creates it, or re-creates it on a replace; look again soon."""
 
 
 def apply(settings: Settings, credentials: Credentials, events: Sequence[str], *, policy: RetryPolicy,
@@ -53,7 +55,8 @@ def _github(settings: Settings, credentials: Credentials, target: str, events: S
     client = GitHubHooks.for_spec(_spec(settings, credentials, target), policy=policy, clock=clock)
     found = client.find_by_url(settings.webhook_url)
     if not found:
-        return Applied(target=target, changed=False, detail="no hook with the gateway's payload URL yet")
+        return Applied(target=target, changed=False, waiting=True,
+                       detail="no hook with the gateway's payload URL yet")
     hook = found[0]
     live_events, live_active = sorted(str(e) for e in hook.get("events") or []), bool(hook.get("active"))
     wanted = sorted(set(events))

@@ -33,6 +33,8 @@ WATCH_SECONDS: Final[int] = 60
 POLICY: Final[RetryPolicy] = RetryPolicy(attempts=4, backoff=1.0, max_backoff=10.0, max_rate_limit_wait=60.0,
                                          timeout=(5.0, 20.0))
 """Per-call retries stay short: longer rate-limit waits are scheduled (:meth:`Schedule.failed`), not slept."""
+WAIT_FOR_HOOK: Final[float] = 10.0
+"""Seconds until the next look when a target has no hook yet (Pulumi is creating or replacing it)."""
 Log = Callable[..., None]
 
 
@@ -173,6 +175,8 @@ class Reconciler:
         with self.cond:
             now = time.monotonic()
             self.schedule.succeeded(now)
+            if any(result.waiting for result in applied):
+                self.schedule.soon(now, WAIT_FOR_HOOK)
             if self.generation != generation:  # changes arrived while we worked: they get their own run
                 self.schedule.changed(now)
 

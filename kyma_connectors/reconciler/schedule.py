@@ -59,6 +59,10 @@ class Schedule:
         self.failures = 0
         self.next_resync = now + self.resync
 
+    def soon(self, now: float, seconds: float) -> None:
+        """Look again within ``seconds`` though nothing failed (a hook that does not exist yet)."""
+        self.next_resync = min(self.next_resync, now + seconds)
+
     def failed(self, now: float, not_before: float | None = None) -> float:
         """Schedule the retry; returns its delay in seconds."""
         self.failures += 1

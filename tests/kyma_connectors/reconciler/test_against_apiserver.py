@@ -159,3 +159,13 @@ def test_qualtrics_topics_are_created_and_deleted(qualtrics: QualtricsDouble, qu
     wait_until(lambda: topics() == set(QUALTRICS.subscriptions([activated.event])), 10, "the unwanted topic deleted")
     rig.unsubscribe("activated")
     wait_until(lambda: topics() == set(), 10, "no topics when no one listens")
+
+
+def test_a_hook_created_after_the_reconciler_is_found_within_seconds(github: GitHubDouble, github_rig: Rig) -> None:
+    rig = github_rig
+    rig.subscribe("on-push", typ("push"))
+    rig.start()
+    time.sleep(SETTLE)  # first run: no hook with our URL yet
+    assert "no hook with the gateway's payload URL yet" in rig.status()["status.json"]
+    hook = our_hook(github, rig, events=["issues"], active=False)  # Pulumi creates (or re-creates) it now
+    wait_until(lambda: has(hook, {"push"}, True), 20, "the late hook brought to push")

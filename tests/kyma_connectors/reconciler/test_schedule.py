@@ -58,3 +58,14 @@ def test_resync_runs_without_changes() -> None:
     s.succeeded(0.0)
     assert not s.due(299.0)
     assert s.due(300.0)
+
+
+def test_soon_brings_the_next_look_forward_but_never_back() -> None:
+    s = schedule()
+    s.succeeded(0.0)
+    s.soon(0.0, 10.0)
+    assert not s.due(9.0)
+    assert s.due(10.0)
+    s.succeeded(10.0)
+    s.soon(10.0, 500.0)  # later than the resync: the resync stays
+    assert s.due(310.0)
