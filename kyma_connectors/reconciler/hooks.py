@@ -6,7 +6,8 @@ needs at least one event, so "no one listens" is ``active: false`` with the even
 one subscription per topic and no update: missing topics are created with the shared key, others deleted.
 
 No hook yet (Pulumi creates it after the gateway, and re-creates it on a replace) is not an error: the reconciler
-says so and looks again within seconds. Every call goes through the hook library's transport (timeouts, 5xx backoff, rate-limit waits).
+says so and looks again within seconds. Every call goes through the hook library's transport (timeouts, 5xx
+backoff, rate-limit waits).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from kyma_connectors.reconciler.wanted import SubscriptionView, decide
 WATCH_SECONDS: Final[int] = 60
 """Server-side watch timeout: a fresh watch every minute keeps proxies from cutting an idle stream unnoticed."""
 POLICY: Final[RetryPolicy] = RetryPolicy(attempts=4, backoff=1.0, max_backoff=10.0, max_rate_limit_wait=60.0,
-                                         timeout=(5.0, 20.0))
+                                         budget=120.0, timeout=(5.0, 20.0))
 """Per-call retries stay short: longer rate-limit waits are scheduled (:meth:`Schedule.failed`), not slept."""
 WAIT_FOR_HOOK: Final[float] = 10.0
 """Seconds until the next look when a target has no hook yet (Pulumi is creating or replacing it)."""
