@@ -50,6 +50,8 @@ def _normal(name: str, value: Any, solution: Any) -> Any:
         return sorted(str(v) for v in value)
     if name in ("app_id", "installation_id") and value not in (None, ""):
         return str(value)
+    if name == "managed_events":
+        return bool(value)  # absent in states written before the field existed: the same as False
     return None if value == "" else value
 
 

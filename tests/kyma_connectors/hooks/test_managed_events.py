@@ -30,6 +30,12 @@ def test_diff_ignores_events_and_active_when_managed() -> None:
         "events", "active"}
 
 
+def test_states_from_before_the_field_are_not_a_change() -> None:
+    olds = {"solution": "github", "events": ["push"], "active": True}
+    assert diff.changes(olds, {**olds, "managed_events": False}) == []
+    assert [c.field for c in diff.changes(olds, {**olds, "managed_events": True})] == ["managed_events"]
+
+
 def test_update_body_leaves_events_and_active_out() -> None:
     spec = github_spec("http://127.0.0.1:1", "http://127.0.0.1:2/webhook", managed_events=True, active=False)
     assert set(GitHubHooks.body(spec)) == {"config"}
