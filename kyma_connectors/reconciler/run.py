@@ -104,11 +104,12 @@ class Reconciler:
             except WatchExpiredError:
                 self.metrics.watch_restarts.inc()
                 continue  # list again from now
-            except KubeError as exc:
+            except Exception as exc:  # a dead watch would leave the hook stale for good: list again
                 failures += 1
                 self.metrics.watch_restarts.inc()
                 self.metrics.failures.labels("kube").inc()
-                self.log("watch_failed", error=str(exc), retry_in=min(30, 2 ** failures))
+                error = str(exc) if isinstance(exc, KubeError) else f"{type(exc).__name__}: {exc}"
+                self.log("watch_failed", error=error[:300], retry_in=min(30, 2 ** failures))
                 self.stop.wait(min(30, 2 ** failures))
 
     def _key(self, obj: dict[str, Any]) -> str:
