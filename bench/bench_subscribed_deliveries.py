@@ -105,7 +105,7 @@ def main() -> int:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     with GitHubDouble(tokens=(TOKEN,)) as double:
         world = double.world
-        all_events = catalog.subscriptions()
+        all_events = catalog.subscriptions(hook="repository")
         world.new_hook("repo", TARGET, all_events, True, {"url": f"{base}/all", "content_type": "json"})
         world.new_hook("repo", TARGET, ["push"], False, {"url": f"{base}/subscribed", "content_type": "json"})
         push_type = catalog.type_for("push")
@@ -117,7 +117,8 @@ def main() -> int:
                             credentials_dir=Path("/nonexistent"))
         credentials = Credentials(token=TOKEN, app_id=None, installation_id=None, private_key=None,
                                   webhook_secret=None)
-        applied = hooks.apply(settings, credentials, wanted.events, policy=RetryPolicy(), clock=SystemClock())
+        applied = hooks.apply(settings, credentials, wanted.events, catalog, policy=RetryPolicy(),
+                              clock=SystemClock())
         activity = [(event, action) for (event, action), mean in DAY.items()
                     for _ in range(max(0, round(rng.gauss(mean, mean ** 0.5) * args.scale)))]
         rng.shuffle(activity)

@@ -1,10 +1,10 @@
 """What a person writes for "the events I want" -- ``push``, ``pull_request.opened``, ``issues.opened.v1`` -- as the
 catalog's CloudEvents types, and back.
 
-Why a module of its own: stack config lets a Subscription name events either natively or by CloudEvents type, the
-program turns them into the types a Subscription lists, and the reconciler turns Subscription types back into the
-hook's native events. Both directions go through the catalog (:mod:`kyma_connectors.core.catalog`), never a
-hand-kept table, so a regenerated catalog changes both at once.
+Why a module of its own: stack config lets a Subscription name events either natively or by CloudEvents type, and the
+program turns them into the types a Subscription lists (the way back, type -> native, is the catalog's own
+``entry_for_type``). Both go through the catalog (:mod:`kyma_connectors.core.catalog`), never a hand-kept table, so a
+regenerated catalog changes both at once.
 
 Resolution of one name, first match wins:
 
@@ -15,7 +15,7 @@ Resolution of one name, first match wins:
 
 from __future__ import annotations
 
-from kyma_connectors.core.catalog import Catalog, CatalogEvent
+from kyma_connectors.core.catalog import Catalog
 
 
 def types_for(catalog: Catalog, name: str) -> list[str]:
@@ -29,11 +29,6 @@ def types_for(catalog: Catalog, name: str) -> list[str]:
         if exact:
             return exact
     return [entry.type for entry in catalog.events if entry.event == name]
-
-
-def entry_for_type(catalog: Catalog, event_type: str) -> CatalogEvent | None:
-    """The catalog entry publishing ``event_type``, or None."""
-    return next((entry for entry in catalog.events if entry.type == event_type), None)
 
 
 def describe_known(catalog: Catalog, limit: int = 12) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kyma_connectors.core.catalog import Catalog
 from kyma_connectors.hooks.github import GitHubHooks
 from kyma_connectors.hooks.qualtrics import QualtricsSubscriptions
 from kyma_connectors.hooks.spec import HookSpec
@@ -35,12 +36,23 @@ class Applied:
     """The hook does not exist (yet): Pulumi creates it, or re-creates it on a replace; look again soon."""
 
 
-def apply(settings: Settings, credentials: Credentials, events: Sequence[str], *, policy: RetryPolicy,
-          clock: Clock) -> list[Applied]:
-    """Reconcile every target; raises the hook library's ``WebhookError`` types on failure."""
+def apply(settings: Settings, credentials: Credentials, native_events: Sequence[str], catalog: Catalog, *,
+          policy: RetryPolicy, clock: Clock) -> list[Applied]:
+    """Reconcile every target to ``native_events``; raises the hook library's ``WebhookError`` types on failure.
+
+    Each hook gets what its kind can subscribe to (``Catalog.subscriptions``), as the program gives it at creation:
+    organization-only events go on the ``org:`` hook only, Qualtrics topics become their subscription form.
+    """
+    wanted = list(native_events)
     if settings.solution == "qualtrics":
-        return [_qualtrics(settings, credentials, events, policy, clock)]
-    return [_github(settings, credentials, target, events, policy, clock) for target in settings.targets]
+        return [_qualtrics(settings, credentials, catalog.subscriptions(wanted), policy, clock)]
+    return [_github(settings, credentials, target, catalog.subscriptions(wanted, hook_kind(target)), policy, clock)
+            for target in settings.targets]
+
+
+def hook_kind(target: str) -> str:
+    """The catalog's name for a GitHub target's kind of hook (as components/connector.py ``hook_kind`` has it)."""
+    return "organization" if target.startswith("org:") else "repository"
 
 
 def _spec(settings: Settings, credentials: Credentials, target: str) -> HookSpec:

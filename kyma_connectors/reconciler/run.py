@@ -156,7 +156,8 @@ class Reconciler:
         wanted = decide(snapshot, source=settings.source, catalog=self.catalog, backend=settings.backend)
         self.metrics.decided(wanted)
         try:
-            applied = hooks.apply(settings, settings.credentials(), wanted.events, policy=POLICY, clock=self.clock)
+            applied = hooks.apply(settings, settings.credentials(), wanted.events, self.catalog, policy=POLICY,
+                                  clock=self.clock)
         except RateLimitedError as exc:
             self._failed("rate_limited", str(exc), exc.reset_at)
             return

@@ -2,8 +2,9 @@
 
 A Subscription counts for this connector when eventing would route this connector's events to it
 (:func:`kyma_connectors.core.eventing.routes_to`): same cleaned source and a type of the catalog (``standard``), or a
-type naming ``<source>.<type>`` (``exact``, NATS). Its types map to catalog entries, and each entry to what the
-webhook subscribes to (``Catalog.subscriptions``: GitHub's event name, a Qualtrics topic wildcard). Types of our
+type naming ``<source>.<type>`` (``exact``, NATS). Its types map to catalog entries and so to native events
+(the subscribable ones); what each hook then subscribes to is ``Catalog.subscriptions`` for its kind
+(:mod:`.hooks`). Types of our
 source that the catalog does not know, and Subscriptions that name our Application in a form eventing would not
 route (``github-acme`` while the publisher uses ``githubacme``), are reported, never guessed at.
 """
@@ -48,7 +49,7 @@ class Wanted:
     """The decision: what the hook subscribes to, and why."""
 
     events: tuple[str, ...]
-    """Hook event names (GitHub events, Qualtrics topics), sorted; empty means no one listens."""
+    """Native events someone listens to (GitHub events, Qualtrics topics), sorted; empty means no one listens."""
     matched: tuple[str, ...]
     """``namespace/name`` of the Subscriptions that receive this connector's events."""
     unknown_types: tuple[str, ...]
@@ -83,7 +84,7 @@ def decide(subscriptions: Iterable[SubscriptionView], *, source: str, catalog: C
                     unknown.append(f"{sub.key}: {event_type}")
                 continue
             hits = True
-            events.update(catalog.subscriptions([entry.event]))
+            events.add(entry.event)
         if hits:
             matched.append(sub.key)
     return Wanted(events=tuple(sorted(events)), matched=tuple(sorted(matched)), unknown_types=tuple(sorted(unknown)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kyma_connectors.core.catalog import load_catalog
-from kyma_connectors.core.event_names import entry_for_type, types_for
+from kyma_connectors.core.event_names import types_for
 
 
 def test_native_event_catalog_type_and_event_action_resolve() -> None:
@@ -28,7 +28,7 @@ def test_type_back_to_native_event() -> None:
     github = load_catalog("github")
     opened = github.type_for("pull_request", "opened")
     assert opened is not None
-    entry = entry_for_type(github, opened)
+    entry = github.entry_for_type(opened)
     assert entry is not None
     assert (entry.event, entry.action) == ("pull_request", "opened")
-    assert entry_for_type(github, "nope.v1") is None
+    assert github.entry_for_type("nope.v1") is None

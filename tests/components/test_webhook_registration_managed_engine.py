@@ -20,8 +20,8 @@ from pulumi import automation as auto
 
 from devtools.doubles.github import GitHubDouble
 from kyma_connectors.hooks.github import GitHubHooks
+from tests.components.test_webhook_registration_engine import PASSPHRASE, Diffs, quiet
 from tests.kyma_connectors.hooks.helpers import SECRET, TOKEN, Receiver, admin, github_spec
-from tests.kyma_connectors.hooks.test_engine import PASSPHRASE, Diffs, quiet
 from tests.support.paths import REPO
 
 pytestmark = [
