@@ -59,7 +59,7 @@ test-reconciler: venv  ## the hook reconciler and Subscriptions as code (the evi
 	$(CLUSTER_ENV) $(VENV)/bin/pytest -q tests/kyma_connectors/reconciler tests/kyma_connectors/core/test_eventing.py \
 		tests/kyma_connectors/core/test_event_names.py tests/kyma_connectors/program/test_subscriptions.py \
 		tests/components/test_kyma_subscription.py tests/components/test_hook_reconciler.py \
-		tests/kyma_connectors/hooks/test_managed_events.py
+		tests/kyma_connectors/hooks/test_managed_events.py tests/components/test_webhook_registration_managed_engine.py
 
 ##@ Run locally
 .PHONY: demo demo-down cluster-up cluster-down publisher-double github-double qualtrics-double policy-preview

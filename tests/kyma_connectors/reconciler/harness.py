@@ -59,6 +59,7 @@ class Rig:
     namespace: str = field(default_factory=lambda: f"subs-{uuid.uuid4().hex[:8]}")
     webhook_url: str = ""
     debounce: float = 1.0
+    max_delay: float = 10.0
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
     log_path: Path | None = None
@@ -84,7 +85,7 @@ class Rig:
             "RECONCILER_API_URL": self.api_url, "RECONCILER_TARGETS": ",".join(self.targets),
             "RECONCILER_WEBHOOK_URL": self.webhook_url, "RECONCILER_CREDENTIALS_DIR": str(self.credentials),
             "RECONCILER_NAMESPACE": self.namespace, "RECONCILER_STATUS_CONFIGMAP": "status",
-            "RECONCILER_DEBOUNCE_SECONDS": str(self.debounce), "RECONCILER_MAX_DELAY_SECONDS": "10",
+            "RECONCILER_DEBOUNCE_SECONDS": str(self.debounce), "RECONCILER_MAX_DELAY_SECONDS": str(self.max_delay),
             "RECONCILER_RETRY_MAX_SECONDS": "4", "RECONCILER_PORT": str(self.port), "RECONCILER_BIND": "127.0.0.1",
             **extra,
         }

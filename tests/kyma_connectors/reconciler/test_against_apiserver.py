@@ -75,7 +75,9 @@ def test_the_hook_follows_subscriptions(github: GitHubDouble, github_rig: Rig) -
 
 def test_fifty_subscriptions_at_once_make_one_update(github: GitHubDouble, github_rig: Rig) -> None:
     rig = github_rig
-    rig.debounce = 1.5
+    # "At once" on a 2-core machine running other tests: 50 creates may pause for a second or more between two of
+    # them, so the quiet period is 3 s and the cap 30 s -- the burst, not the timing, is what is tested here.
+    rig.debounce, rig.max_delay = 3.0, 30.0
     hook = our_hook(github, rig, events=["push"], active=False)
     rig.start()
     time.sleep(SETTLE)
@@ -85,8 +87,8 @@ def test_fifty_subscriptions_at_once_make_one_update(github: GitHubDouble, githu
     rig.subscribe_many([(f"burst-{i}", wanted_types[i % len(wanted_types)]) for i in range(50)])
     burst = {e.event for e in GITHUB.events if e.type in set(wanted_types[:50])}
     expected = set(GITHUB.subscriptions(sorted(burst), hook="repository"))  # a repository hook: no org-only events
-    wait_until(lambda: has(hook, expected, True), 15, "the burst's events on the hook")
-    time.sleep(SETTLE)
+    wait_until(lambda: has(hook, expected, True), 40, "the burst's events on the hook")
+    time.sleep(rig.debounce + 1.5)
     assert patches(github, hook) - before == 1
     assert rig.metric("hook_reconciler_subscriptions_matched") == 50
 
