@@ -51,7 +51,7 @@ def test_rbac_is_list_and_watch_on_subscriptions_and_patch_of_one_config_map(moc
     (cluster_role,) = [r for r in stack.of_type(CLUSTER_ROLE) if "reconciler" in (r.k8s_name or "")]
     assert cluster_role.inputs["rules"] == [{"apiGroups": ["eventing.kyma-project.io"], "resources": ["subscriptions"],
                                              "verbs": ["list", "watch"]}]
-    (role,) = stack.of_type(ROLE)
+    (role,) = [r for r in stack.of_type(ROLE) if "reconciler" in (r.k8s_name or "")]
     status = stack.one(CONFIG_MAP, "github-acme-reconciler-status")
     assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
                                      "resourceNames": [status.k8s_name], "verbs": ["get", "patch"]}]
