@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import resource
+import shutil
 import signal
 import socket
+import struct
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -164,3 +170,166 @@ def test_sigterm_finishes_in_flight_requests(gateway_factory: GatewayFactory, pu
     assert "Application shutdown complete" in gateway.log.read_text()
     (event,) = publisher.events()  # published during the shutdown drain, before the process exited
     assert event["id"] == "term-1"
+
+
+# --- faults on the spool's disk -------------------------------------------------------------------------------------
+def spool_records(segment: Path) -> list[tuple[int, int]]:
+    """(offset, total size) of each record of a segment, read from the documented frame ``[u32 len][u32 CRC]``."""
+    data = segment.read_bytes()
+    out, offset = [], 0
+    while offset + 8 <= len(data):
+        (length,) = struct.unpack_from(">I", data, offset)
+        out.append((offset, 8 + length))
+        offset += 8 + length
+    return out
+
+
+def spool_offline(gateway_factory: GatewayFactory, publisher: PublisherDouble, count: int, **settings: str) -> Gateway:
+    """A gateway that acknowledged ``count`` deliveries while the publisher was down, then stopped: all spooled."""
+    gateway = gateway_factory(GATEWAY_SHUTDOWN_DRAIN_SECONDS="0", **settings)
+    publisher.stop()
+    assert [deliver(gateway, f"kept-{i}") for i in range(count)] == [202] * count
+    gateway.stop()
+    publisher.start()
+    return gateway
+
+
+@pytest.mark.parametrize("field", ["length", "crc", "data"])
+def test_flipped_byte_loses_only_the_damaged_record(
+    gateway_factory: GatewayFactory, publisher: PublisherDouble, field: str
+) -> None:
+    """One flipped byte in the middle of a segment (its length, CRC or data field): recovery skips that record,
+    keeps its bytes aside in quarantine/ and counts it, and publishes every record after it."""
+    gateway = spool_offline(gateway_factory, publisher, 9)
+    (segment,) = (gateway.spool / "segments").glob("*.seg")
+    records = spool_records(segment)
+    assert len(records) == 9
+    start, size = records[4]
+    where = {"length": start + 1, "crc": start + 5, "data": start + size // 2}[field]
+    data = bytearray(segment.read_bytes())
+    data[where] ^= 0x5A
+    segment.write_bytes(bytes(data))
+    gateway.start()
+    events = publisher.wait_for(8)
+    gateway.wait_drained()
+    assert sorted(e["id"] for e in publisher.events()) == sorted(f"kept-{i}" for i in range(9) if i != 4)
+    assert gateway.metric("event_gateway_spool_damaged_records_total") == 1
+    kept = list((gateway.spool / "quarantine").iterdir())
+    assert len(kept) == 1
+    assert kept[0].read_bytes() == bytes(data[start : start + size])
+    assert len(events) == 8
+    assert deliver(gateway, "after-damage") == 202
+    assert publisher.wait_for(9)[-1]["id"] == "after-damage"
+
+
+def test_stray_higher_segment_decides_nothing(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
+    """A stray empty ``999999999999.seg``: quarantined at start; old and new deliveries published, also after a
+    second restart."""
+    gateway = spool_offline(gateway_factory, publisher, 3)
+    (gateway.spool / "segments" / "999999999999.seg").touch()
+    gateway.start()
+    assert deliver(gateway, "new-1") == 202
+    publisher.wait_for(4, timeout=10)
+    gateway.stop()
+    gateway.start()
+    assert deliver(gateway, "new-2") == 202
+    publisher.wait_for(5, timeout=10)
+    assert sorted(e["id"] for e in publisher.events()) == ["kept-0", "kept-1", "kept-2", "new-1", "new-2"]
+    assert not (gateway.spool / "segments" / "999999999999.seg").exists()
+    assert [p.name for p in (gateway.spool / "quarantine").iterdir()] == ["999999999999.seg"]
+
+
+@pytest.mark.parametrize("stray", ["directory", "foreign-name"])
+def test_unexpected_entries_in_segments_are_quarantined(
+    gateway_factory: GatewayFactory, publisher: PublisherDouble, stray: str
+) -> None:
+    """A directory where a segment file is expected (or a file the spool does not name): quarantine and start."""
+    gateway = spool_offline(gateway_factory, publisher, 3)
+    if stray == "directory":
+        (gateway.spool / "segments" / "000000000002.seg").mkdir()
+    else:
+        (gateway.spool / "segments" / "notes.txt").write_text("operator notes")
+    gateway.start()
+    publisher.wait_for(3, timeout=10)
+    assert deliver(gateway, "new-1") == 202
+    publisher.wait_for(4, timeout=10)
+    assert len(list((gateway.spool / "quarantine").iterdir())) == 1
+    assert "quarantined" in gateway.log.read_text()
+
+
+def test_event_leaves_the_spool_only_with_a_durable_dead_letter(
+    gateway_factory: GatewayFactory, publisher: PublisherDouble
+) -> None:
+    """Publisher rejects for good while dead-letter/ cannot be written: the events stay in the spool (backlog)
+    and are dead-lettered once it can be written again -- none dropped."""
+    publisher.control(reject_types=["push.v1"], reject_status=400)
+    gateway = gateway_factory(GATEWAY_RETRY_MAX_SECONDS="0.3")
+    letters = gateway.spool / "dead-letter"
+    letters.rmdir()
+    letters.write_text("not a directory")  # every dead-letter write now fails (ENOTDIR), like a full disk
+    count = 12
+    assert [deliver(gateway, f"dl-{i}") for i in range(count)] == [202] * count
+    wait_until(lambda: "cannot write dead-letter" in gateway.log.read_text(), 10, "a failed dead-letter write")
+    time.sleep(1)
+    assert gateway.readyz()["backlog"] == count, "nothing may leave the spool without its dead-letter record"
+    letters.unlink()
+    letters.mkdir()
+    gateway.wait_drained()
+    kept = sorted(json.loads(p.read_text())["event"]["id"] for p in letters.iterdir())
+    assert kept == sorted(f"dl-{i}" for i in range(count))
+    assert gateway.metric("event_gateway_events_dead_lettered_total") == count
+
+
+def run_as_nobody() -> dict[str, Any]:
+    """Popen arguments that drop root (root ignores file modes, so a read-only spool needs another user)."""
+    return {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
+
+
+def test_read_only_spool_answers_503_promptly(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
+    """Spool made read-only while running: every delivery gets a prompt answer (202 while the open segment takes
+    writes, then 503 + Retry-After), /readyz turns 503; writable again: ready, and every 202 is published."""
+    spool = Path(tempfile.mkdtemp(prefix="kc-ro-spool-"))
+    try:
+        os.chown(spool, 65534, 65534) if os.geteuid() == 0 else None
+        gateway = gateway_factory(
+            popen=run_as_nobody(), GATEWAY_SPOOL_DIR=str(spool), GATEWAY_SEGMENT_BYTES="65536"
+        )
+        publisher.stop()
+        assert deliver(gateway, "ro-0") == 202
+        for path in (spool, spool / "segments", spool / "dead-letter"):
+            path.chmod(0o555)
+        answers: dict[str, int] = {}
+        for i in range(1, 30):
+            started = time.monotonic()
+            answers[f"ro-{i}"] = deliver(gateway, f"ro-{i}")
+            assert time.monotonic() - started < 3, f"delivery {i} took too long"
+        assert set(answers.values()) <= {202, 503}
+        assert 503 in answers.values()
+        refused = gateway.post(PUSH, github_headers(SECRET, PUSH, "push", "ro-x"))
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "10"
+        assert requests.get(f"{gateway.url}/readyz", timeout=5).status_code == 503
+        for path in (spool, spool / "segments", spool / "dead-letter"):
+            path.chmod(0o755)
+        publisher.start()
+        wait_until(lambda: requests.get(f"{gateway.url}/readyz", timeout=5).status_code == 200, 15, "ready again")
+        acked = {"ro-0"} | {d for d, status in answers.items() if status == 202}
+        assert deliver(gateway, "ro-after") == 202
+        publisher.wait_for(len(acked) + 1)
+        assert {e["id"] for e in publisher.events()} == acked | {"ro-after"}
+        assert "Traceback" not in gateway.log.read_text()
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+def test_publisher_url_credentials_never_logged(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
+    url = publisher.url.replace("http://", "http://gw-user:pw-hunter2@")
+    gateway = gateway_factory(GATEWAY_PUBLISHER_URL=url)
+    publisher.stop()  # failures are logged too: none may carry the credential
+    assert deliver(gateway, "cred-1") == 202
+    wait_until(lambda: "publish of cred-1 failed" in gateway.log.read_text(), 10, "a logged publish failure")
+    gateway.stop()
+    log = gateway.log.read_text()
+    assert "pw-hunter2" not in log
+    assert "gw-user" not in log
+    assert "publisher=http://***@127.0.0.1" in log
