@@ -4,7 +4,10 @@ A bare ASGI callable rather than a framework: four fixed routes do not need a ro
 target (docs/event-gateway.md, "Performance") left little room for per-request overhead -- in the stack prototype
 (same HMAC check and group-committed spool) aiohttp's server took 3,093 requests/s where this on uvicorn/httptools
 took 5,438.
-Rejections are cheap: the content type and ``Content-Length`` are checked before the body is read.
+Rejections are cheap: the content type, ``Content-Length`` and the signature header's form (bearer/basic
+credentials entirely) are checked before the body is read; such an early answer closes the connection rather than
+reading the rest. Bodies are read within the process-wide budgets of :mod:`kyma_connectors.gateway.bodies`; a
+large one is verified while it streams to disk and parsed only once authentic, one at a time.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kyma_connectors.gateway.bodies import INLINE_BYTES, Body, BodyBudget, read_body
 from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued
 from kyma_connectors.gateway.errors import (
     DeliveryError,
-    MalformedDeliveryError,
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
@@ -43,6 +46,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 JSON_HEADERS = [(b"content-type", b"application/json")]
+CLOSE = (b"connection", b"close")
 
 
 class GatewayApp:
@@ -65,6 +69,9 @@ class GatewayApp:
         self.tracer = tracer
         self.fitter = Fitter(settings.publish_max_bytes, settings.oversize, legacy=settings.legacy_events)
         self.started = False
+        self.budget = BodyBudget(settings.body_memory_bytes, settings.body_spill_bytes)
+        self._large = asyncio.Semaphore(1)
+        """Verified spilled bodies are read back, parsed and spooled one at a time: their memory is bounded by one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,8 +99,10 @@ class GatewayApp:
     async def startup(self) -> None:
         recovery = self.spool.open()
         LOG.info(
-            "spool recovered: %d segment(s), %d event(s) to publish, %d torn byte(s) truncated, %d known id(s)",
+            "spool recovered: %d segment(s), %d event(s) to publish, %d torn byte(s) truncated, %d known id(s), "
+            "%d damaged record(s) skipped, %d entr(ies) quarantined",
             recovery.segments, recovery.backlog, recovery.truncated_bytes, recovery.known_ids,
+            recovery.damaged_records, recovery.quarantined,
         )
         self.metrics.backlog.set(self.spool.backlog)
         await self.forwarder.publisher.start()
@@ -115,11 +124,13 @@ class GatewayApp:
     # --- HTTP --------------------------------------------------------------------------------------------------
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
+        body = Body(self.budget)
+        extra: list[tuple[bytes, bytes]] = []
         try:
             if path == "/webhook":
                 if method != "POST":
                     raise MethodNotAllowedError("use POST")
-                status, body = await self._webhook(scope, receive)
+                status, answer = await self._webhook(scope, receive, body)
             elif path in ("/healthz", "/readyz", "/metrics"):
                 if method not in ("GET", "HEAD"):
                     raise MethodNotAllowedError("use GET")
@@ -129,18 +140,32 @@ class GatewayApp:
                 raise NotFoundError("no such endpoint")
         except DeliveryError as exc:
             self.metrics.rejected.labels(exc.reason).inc()
-            status, body = exc.status, {"error": exc.reason, "message": str(exc)}
+            status, answer = exc.status, {"error": exc.reason, "message": str(exc)}
         except SpoolError as exc:
             self.metrics.rejected.labels(exc.reason).inc()
             LOG.warning("delivery refused with 503: %s", exc)
-            await _respond(send, 503, {"error": exc.reason, "message": str(exc)}, [(b"retry-after", b"10")])
-            return
-        await _respond(send, status, body)
+            status, answer = 503, {"error": exc.reason, "message": str(exc)}
+            extra.append((b"retry-after", b"10"))
+        except Exception:  # a bug must still get an answer (and a log line), never a hung or dropped connection
+            LOG.exception("unexpected error handling %s %s", method, path)
+            self.metrics.rejected.labels("internal").inc()
+            status, answer = 500, {"error": "internal", "message": "internal error; nothing was acknowledged"}
+        finally:
+            body.release()
+        if not body.complete and path == "/webhook":
+            extra.append(CLOSE)  # answered before the body was read: do not read (or wait for) the rest
+        await _respond(send, status, answer, extra)
 
-    async def _webhook(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+    async def _webhook(self, scope: Scope, receive: Receive, body: Body) -> tuple[int, dict[str, Any]]:
         started = time.perf_counter()
         self.metrics.received.inc()
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        cap = self.settings.max_body_bytes
+        declared_header = headers.get("content-length", "")
+        declared = int(declared_header) if declared_header.isdigit() else None
+        if declared is not None and declared > cap:
+            raise PayloadTooLargeError(f"body larger than {cap} bytes")
+        self.mapper.precheck(headers)
         parent = PROPAGATOR.extract(headers) if self.tracer or has_trace_context(headers) else None
         receiving = (
             self.tracer.start_as_current_span("receive webhook", context=parent, kind=trace.SpanKind.SERVER)
@@ -148,8 +173,7 @@ class GatewayApp:
             else nullcontext(None)
         )
         with receiving as span:
-            body = await self._read_body(headers, receive)
-            mapped = self.mapper.map(headers, body)
+            mapped = await self._read_and_map(headers, receive, body, declared)
             if isinstance(mapped, Ignored):
                 self.metrics.count_uncatalogued(mapped.event, mapped.action, "dropped")
                 self.metrics.ignored.labels("unknown_event").inc()
@@ -180,24 +204,25 @@ class GatewayApp:
         self.metrics.count_uncatalogued(uncatalogued.native_event, uncatalogued.native_action, "published", event.type)
         return 202, {**answer, "catalogued": False}
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
-        cap = self.settings.max_body_bytes
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise PayloadTooLargeError(f"body larger than {cap} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise MalformedDeliveryError("client disconnected before the body was complete")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > cap:
-                raise PayloadTooLargeError(f"body larger than {cap} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+    async def _read_and_map(
+        self, headers: dict[str, str], receive: Receive, body: Body, declared: int | None
+    ) -> Event | Ignored | Uncatalogued:
+        """Read the body within the budgets and map it. A spilled body is verified as it streams (a forged one is
+        refused without being read back) and only then loaded, one at a time."""
+        large = declared is None or declared > INLINE_BYTES
+        verifier = self.mapper.body_verifier(headers) if large else None
+        await read_body(
+            receive, body, declared=declared, cap=self.settings.max_body_bytes,
+            spill_dir=self.spool.incoming_dir, feed=verifier,
+        )
+        if not body.spilled:
+            return self.mapper.map(headers, body.data(), signature_checked=False)
+        if verifier is not None:
+            verifier.verify()
+        await self._large.acquire()
+        body.on_release = self._large.release  # held until the request is answered: mapping and spooling too
+        data = await asyncio.to_thread(body.data)
+        return self.mapper.map(headers, data, signature_checked=verifier is not None)
 
     async def _probe(self, path: str, send: Send) -> None:
         if path == "/metrics":

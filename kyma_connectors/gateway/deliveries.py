@@ -1,7 +1,13 @@
 """From a verified webhook request to the CloudEvent the gateway publishes: pure functions, no I/O.
 
 The order of checks is deliberate and cheap-first: content type (415), signature over the raw bytes (401), then
-parsing (400). Nothing is parsed before the sender has proven it holds a secret.
+parsing (400). Nothing is parsed before the sender has proven it holds a secret. :meth:`Mapper.precheck` runs the
+checks that need only the headers before the body is read at all (bearer and basic credentials are verified
+there); :meth:`Mapper.body_verifier` gives the HMAC check in a form that is fed while a large body is streamed.
+
+Valid data is RFC 8259 JSON text: UTF-8 without a byte order mark (section 8.1), no ``NaN``/``Infinity`` (section
+6), no unpaired UTF-16 surrogate escape (section 8.2: such strings cannot be exchanged reliably, and a CloudEvents
+String excludes surrogates). Anything else is refused with a 400 that names the rule.
 
 Mapping (CloudEvents 1.0): ``id`` = the solution's delivery id (``X-GitHub-Delivery`` is stable across GitHub
 redeliveries) or a name-based UUID of the delivery's content; ``source`` = the Kyma application; ``type`` = the
@@ -26,6 +32,8 @@ from kyma_connectors.gateway.errors import MalformedDeliveryError, UnsupportedMe
 from kyma_connectors.gateway.records import Event
 from kyma_connectors.gateway.settings import GenericAuth, Settings, Solution, UnknownEvents
 from kyma_connectors.gateway.verify import (
+    StreamingHmacSha256,
+    signature_of,
     verify_basic,
     verify_bearer,
     verify_prefixed_hmac_sha256,
@@ -42,6 +50,15 @@ DIGEST_NAMESPACE: Final[uuid.UUID] = uuid.UUID("5b6b1a52-4c55-4f7b-9d0e-6f2b8a3c
 MAX_FORM_FIELDS: Final[int] = 64
 QUALTRICS_ID: Final[re.Pattern[str]] = re.compile(r"^[A-Z]{1,4}_[A-Za-z0-9]+$")
 """Qualtrics object ids (``SV_`` surveys, ``R_`` responses, ``GR_`` groups): the instance part of a topic."""
+SURROGATE_ESCAPE: Final[re.Pattern[bytes]] = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A ``\\uD800``-``\\uDFFF`` escape somewhere: only then are the parsed strings searched for unpaired ones."""
+SURROGATE: Final[re.Pattern[str]] = re.compile("[\ud800-\udfff]")
+NOT_CE_STRING: Final[re.Pattern[str]] = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+"""What a CloudEvents String may not contain (spec, type system): control characters, surrogates, noncharacters."""
 
 Headers = Mapping[str, str]
 """Request headers with lower-case names."""
@@ -91,14 +108,47 @@ class Mapper:
             Solution.GENERIC: self._generic,
         }[settings.solution]
 
-    def map(self, headers: Headers, body: bytes, *, now: datetime | None = None) -> Event | Uncatalogued | Ignored:
+    def precheck(self, headers: Headers) -> None:
+        """What can be refused from the headers alone, before any body byte is read: the media type (415), the
+        signature header's presence and form, or the whole bearer/basic credential (401), GitHub's event header
+        (400). :meth:`map` checks the same again, so it stays complete on its own."""
+        media = media_type(headers)
+        solution = self.settings.solution
+        if solution is Solution.GITHUB:
+            if media not in (JSON, FORM):
+                raise UnsupportedMediaTypeError(f"expected {JSON} or {FORM}")
+            signature_of(headers.get("x-hub-signature-256"), prefix="sha256=")
+            _required_name(headers, "x-github-event")
+        elif solution is Solution.QUALTRICS:
+            if media != FORM:
+                raise UnsupportedMediaTypeError(f"expected {FORM}")
+        else:
+            if media != JSON and not media.endswith("+json"):
+                raise UnsupportedMediaTypeError(f"expected {JSON}")
+            self._verify_generic_headers(headers)
+
+    def body_verifier(self, headers: Headers) -> StreamingHmacSha256 | None:
+        """The streaming form of the body signature check, for solutions that sign the raw body; ``None`` otherwise
+        (Qualtrics signs a form field; bearer/basic were verified by :meth:`precheck`)."""
+        if self.settings.solution is Solution.GITHUB:
+            return StreamingHmacSha256(headers.get("x-hub-signature-256"), self.settings.secrets, prefix="sha256=")
+        generic = self.settings.generic
+        if self.settings.solution is Solution.GENERIC and generic.auth is GenericAuth.HMAC:
+            return StreamingHmacSha256(
+                headers.get(generic.signature_header.lower()), self.settings.secrets, prefix=generic.signature_prefix
+            )
+        return None
+
+    def map(
+        self, headers: Headers, body: bytes, *, now: datetime | None = None, signature_checked: bool = False
+    ) -> Event | Uncatalogued | Ignored:
         """Verify ``body`` and return the event to publish, or :class:`Ignored`; raises a ``DeliveryError``.
 
-        The type: the catalog's for (event, action); for an event or action the catalog does not list, the type the
+        ``signature_checked``: the caller already verified the body with :meth:`body_verifier`. The type: the catalog's for (event, action); for an event or action the catalog does not list, the type the
         catalog's naming rule derives (``GATEWAY_UNKNOWN_EVENTS=publish``, the default), the catch-all type
         (``catchall``), or nothing (``drop``). A name without any ``[a-z0-9]`` falls back to the catch-all type.
         """
-        native = self._map(headers, body)
+        native = self._map(headers, body, signature_checked)
         listed, catalogued = self.catalog.resolve(native.event, native.action)
         if catalogued and listed is not None:
             return self._event(native, listed, now)
@@ -125,13 +175,14 @@ class Mapper:
         )
 
     # --- GitHub: docs.github.com webhooks/webhook-events-and-payloads, validating-webhook-deliveries ---
-    def _github(self, headers: Headers, body: bytes) -> _Native:
+    def _github(self, headers: Headers, body: bytes, signature_checked: bool) -> _Native:
         media = media_type(headers)
         if media not in (JSON, FORM):
             raise UnsupportedMediaTypeError(f"expected {JSON} or {FORM}")
-        verify_prefixed_hmac_sha256(
-            body, headers.get("x-hub-signature-256"), self.settings.secrets, prefix="sha256="
-        )
+        if not signature_checked:
+            verify_prefixed_hmac_sha256(
+                body, headers.get("x-hub-signature-256"), self.settings.secrets, prefix="sha256="
+            )
         event = _required_name(headers, "x-github-event")
         payload = body if media == JSON else _form_field(body, "payload").encode("utf-8")
         document = parse_json_object(payload)
@@ -147,12 +198,12 @@ class Mapper:
             action=action if isinstance(action, str) and NATIVE_PATTERN.match(action) else None,
             delivery_id=_delivery_id(headers.get("x-github-delivery"), "github", body),
             data=payload,
-            subject=subject if isinstance(subject, str) and subject else None,
+            subject=subject if isinstance(subject, str) and subject and not NOT_CE_STRING.search(subject) else None,
             extensions=extensions,
         )
 
     # --- SAP Qualtrics event subscriptions: form fields Topic, MSG, HMAC (../shared/docs/github-qualtrics.md) ---
-    def _qualtrics(self, headers: Headers, body: bytes) -> _Native:
+    def _qualtrics(self, headers: Headers, body: bytes, _signature_checked: bool) -> _Native:
         if media_type(headers) != FORM:
             raise UnsupportedMediaTypeError(f"expected {FORM}")
         fields = parse_form(body)
@@ -192,22 +243,20 @@ class Mapper:
         return tail[0] if len(tail) == 2 and QUALTRICS_ID.match(tail[1]) else unbranded
 
     # --- Generic signed webhooks: specs/generic/asyncapi.yaml ---
-    def _generic(self, headers: Headers, body: bytes) -> _Native:
+    def _generic(self, headers: Headers, body: bytes, signature_checked: bool) -> _Native:
         media = media_type(headers)
         if media != JSON and not media.endswith("+json"):
             raise UnsupportedMediaTypeError(f"expected {JSON}")
         generic = self.settings.generic
-        if generic.auth is GenericAuth.HMAC:
+        if generic.auth is GenericAuth.HMAC and not signature_checked:
             verify_prefixed_hmac_sha256(
                 body,
                 headers.get(generic.signature_header.lower()),
                 self.settings.secrets,
                 prefix=generic.signature_prefix,
             )
-        elif generic.auth is GenericAuth.BEARER:
-            verify_bearer(headers.get("authorization"), self.settings.secrets)
         else:
-            verify_basic(headers.get("authorization"), self.settings.secrets)
+            self._verify_generic_headers(headers)
         parse_json(body)
         event = headers.get(generic.event_header.lower(), "").strip() or "webhook"
         if not NATIVE_PATTERN.match(event):
@@ -222,16 +271,59 @@ class Mapper:
         )
 
 
+    def _verify_generic_headers(self, headers: Headers) -> None:
+        """Generic sources: the credential in the headers (bearer, basic), or the HMAC header's form."""
+        generic = self.settings.generic
+        if generic.auth is GenericAuth.BEARER:
+            verify_bearer(headers.get("authorization"), self.settings.secrets)
+        elif generic.auth is GenericAuth.BASIC:
+            verify_basic(headers.get("authorization"), self.settings.secrets)
+        else:
+            signature_of(headers.get(generic.signature_header.lower()), prefix=generic.signature_prefix)
+
+
 def media_type(headers: Headers) -> str:
     """The request's media type without parameters, lower-case (``""`` when absent)."""
     return headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def parse_json(payload: bytes) -> Any:
+    """The document of an RFC 8259 JSON text; anything else is a :class:`MalformedDeliveryError` naming the rule."""
+    if payload.startswith(b"\xef\xbb\xbf"):
+        raise MalformedDeliveryError("payload starts with a byte order mark: JSON is UTF-8 without one (RFC 8259 8.1)")
     try:
-        return json.loads(payload)
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedDeliveryError("payload is not UTF-8: JSON must be UTF-8 (RFC 8259 section 8.1)") from exc
+    try:
+        document = json.loads(text, parse_constant=_no_constant)
+    except MalformedDeliveryError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise MalformedDeliveryError("payload is not valid JSON") from exc
+    if SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(document):
+        raise MalformedDeliveryError("payload is not valid JSON: unpaired UTF-16 surrogate escape (RFC 8259 8.2)")
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedDeliveryError(f"payload is not valid JSON: {name} is not a JSON number (RFC 8259 section 6)")
+
+
+def _has_lone_surrogate(document: Any) -> bool:
+    """Whether any string (key or value) holds a surrogate code point: paired escapes were already combined."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def parse_json_object(payload: bytes) -> dict[str, Any]:

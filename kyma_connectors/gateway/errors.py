@@ -66,6 +66,20 @@ class NotFoundError(DeliveryError):
     reason = "not_found"
 
 
+class HeadersTooLargeError(DeliveryError):
+    """The request's header section is larger, or has more fields, than the gateway reads."""
+
+    status = 431
+    reason = "headers_too_large"
+
+
+class RequestTimeoutError(DeliveryError):
+    """The request's headers or body did not arrive within their timeout (slow or stalled sender)."""
+
+    status = 408
+    reason = "timeout"
+
+
 class MethodNotAllowedError(DeliveryError):
     """The endpoint exists, the method does not."""
 
@@ -84,6 +98,19 @@ class SpoolFullError(SpoolError):
     """The disk (or the configured spool quota, ``GATEWAY_SPOOL_MAX_BYTES``) is full."""
 
     reason = "spool_full"
+
+
+class BodyBudgetError(SpoolError):
+    """Too many bodies are being received at once to hold this one (the process-wide body budgets are used up)."""
+
+    reason = "busy"
+
+
+class ConnectionCapacityError(GatewayError):
+    """The gateway holds its maximum of connections and none could make room (all are in real use)."""
+
+    status = 503
+    reason = "connections"
 
 
 class ShuttingDownError(SpoolError):

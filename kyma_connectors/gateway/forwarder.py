@@ -18,7 +18,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from opentelemetry import trace
 
@@ -171,19 +170,19 @@ class Forwarder:
                 self.metrics.retried.inc()
                 self.health.consecutive_failures += 1
                 self.health.last_error = str(exc)
-                delay = random.uniform(0, min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30)))  # noqa: S311
+                delay = self._backoff(attempt)
                 if attempt == 1 or attempt % 10 == 0:
                     LOG.warning("publish of %s failed (attempt %d): %s; retrying", event.id, attempt, exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._recovered.wait(), delay)
                 continue
             except PermanentPublishError as exc:
-                self._dead_letter(event, exc)
+                await self._dead_letter(event, exc)
                 return
             except Exception:  # a bug here must not wedge the in-order ack: log it and retry like a failure
                 attempt += 1
                 LOG.exception("unexpected error publishing %s (attempt %d); retrying", event.id, attempt)
-                await asyncio.sleep(min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30)))
+                await asyncio.sleep(self._backoff(attempt))
                 continue
             self.metrics.publish_latency.observe(time.perf_counter() - started)
             self.metrics.published.inc()
@@ -195,6 +194,10 @@ class Forwarder:
             self._observe_age(event)
             return
 
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped at ``retry_max``."""
+        return random.uniform(0, min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30)))  # noqa: S311
+
     def _observe_age(self, event: Event) -> None:
         try:
             accepted = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
@@ -202,15 +205,26 @@ class Forwarder:
             return
         self.metrics.end_to_end.observe(max(0.0, (datetime.now(UTC) - accepted).total_seconds()))
 
-    def _dead_letter(self, event: Event, exc: PermanentPublishError) -> None:
-        """Keep the rejected event (header, data, the publisher's answer) in ``dead-letter/`` for inspection/replay."""
-        self.metrics.dead_lettered.inc()
+    async def _dead_letter(self, event: Event, exc: PermanentPublishError) -> None:
+        """Keep the rejected event (header, data, the publisher's answer) in ``dead-letter/`` for inspection/replay.
+
+        The event leaves the spool (its slot is marked done) only after the file is durable; while it cannot be
+        written (full or read-only disk) the write is retried with backoff and the event stays in the backlog.
+        """
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{UNSAFE.sub('_', event.id)[:80]}.json"
-        path: Path = self.spool.dead_letter_dir / name
         record = {"status": exc.http_status, "reason": str(exc), "event": event.header()}
         head = json.dumps(record).encode("utf-8")
-        try:
-            path.write_bytes(head[:-1] + b', "data": ' + event.data + b"}\n")
-        except OSError:
-            LOG.exception("cannot write dead-letter file for event %s", event.id)
+        content = head[:-1] + b', "data": ' + event.data + b"}\n"
+        attempt = 0
+        while True:
+            try:
+                await self.spool.write_dead_letter(name, content)
+                break
+            except OSError as failure:
+                attempt += 1
+                if attempt == 1 or attempt % 10 == 0:
+                    LOG.error("cannot write dead-letter file for event %s (attempt %d): %s; it stays in the spool",
+                              event.id, attempt, failure.strerror or type(failure).__name__)
+                await asyncio.sleep(self._backoff(attempt))
+        self.metrics.dead_lettered.inc()
         LOG.error("publisher rejected event %s (%s) for good: %s; dead-lettered to %s", event.id, event.type, exc, name)

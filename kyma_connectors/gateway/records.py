@@ -100,30 +100,71 @@ def decode_payload(payload: bytes) -> Event:
     )
 
 
-def iter_ids(buffer: bytes, *, verify: bool) -> tuple[list[str], int]:
-    """Ids of the valid records at the start of ``buffer`` and the offset where validity ends.
+def valid_frame(buffer: bytes | memoryview, offset: int) -> tuple[int, str] | None:
+    """``(end, id)`` when a complete record with a matching CRC starts at ``offset``, else ``None``."""
+    if len(buffer) - offset < FRAME.size:
+        return None
+    length, crc = FRAME.unpack_from(buffer, offset)
+    start = offset + FRAME.size
+    end = start + length
+    if length < ID_LEN.size or end > len(buffer):
+        return None
+    payload = memoryview(buffer)[start:end]
+    if zlib.crc32(payload) != crc:
+        return None
+    try:
+        return end, peek_id(payload)
+    except RecordError:
+        return None
 
-    ``verify=False`` skips the CRC (for segments already verified, e.g. when retiring them).
+
+def resync(buffer: bytes | memoryview, offset: int) -> int | None:
+    """The first offset after ``offset`` where a valid record starts (``None``: none follows).
+
+    Why this is safe: a record counts only when its whole length is present *and* its CRC-32 matches, so a false
+    start inside damaged bytes has a chance of about 2**-32 per position. The cheap length test comes first.
     """
-    ids: list[str] = []
-    offset = 0
     size = len(buffer)
-    view = memoryview(buffer)
-    while size - offset >= FRAME.size:
-        length, crc = FRAME.unpack_from(buffer, offset)
-        start = offset + FRAME.size
-        end = start + length
-        if end > size:
+    for candidate in range(offset + 1, size - FRAME.size + 1):
+        length = FRAME.unpack_from(buffer, candidate)[0]
+        if candidate + FRAME.size + length <= size and valid_frame(buffer, candidate) is not None:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What a segment's bytes hold: its valid records, the damaged ranges between them, and a trailing rest."""
+
+    records: list[tuple[str, int]]
+    """``(id, end offset)`` of each valid record, in order."""
+    damaged: list[tuple[int, int]]
+    """``[start, end)`` of byte ranges that are not valid records but are followed by valid ones."""
+    size: int
+    """Where the last valid record ends (everything after it is ``tail``)."""
+
+    @property
+    def ids(self) -> list[str]:
+        return [event_id for event_id, _end in self.records]
+
+
+def scan(buffer: bytes) -> Scan:
+    """Every valid record of ``buffer``, resynchronising past damaged ones instead of stopping at the first."""
+    records: list[tuple[str, int]] = []
+    damaged: list[tuple[int, int]] = []
+    offset = 0
+    while offset < len(buffer):
+        frame = valid_frame(buffer, offset)
+        if frame is not None:
+            records.append((frame[1], frame[0]))
+            offset = frame[0]
+            continue
+        following = resync(buffer, offset)
+        if following is None:
             break
-        payload = view[start:end]
-        if verify and zlib.crc32(payload) != crc:
-            break
-        try:
-            ids.append(peek_id(payload))
-        except RecordError:
-            break
-        offset = end
-    return ids, offset
+        damaged.append((offset, following))
+        offset = following
+    return Scan(records, damaged, offset)
 
 
 def check_frame(buffer: bytes | memoryview, offset: int) -> tuple[bytes, int] | None:

@@ -1,24 +1,28 @@
 """The spool's files, as plain functions: segment paths, reading and scanning segments, the ack file.
 
-Kept apart from :mod:`event_gateway.spool` (which owns state, threads and group commit) so each file-format rule
-lives in one small place: records are read only below a known-valid limit, recovery keeps only the valid prefix of
-a segment, and the ack file is replaced atomically.
+Kept apart from :mod:`kyma_connectors.gateway.spool` (which owns state, threads and group commit) so each
+file-format rule lives in one small place: records are read only below a known-valid limit, damaged records are
+skipped (their bytes kept in ``quarantine/``) while the records after them are still read, anything in
+``segments/`` that is not a segment file is moved aside rather than trusted, and the ack file is written in slots.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from kyma_connectors.gateway.records import FRAME, Event, RecordError, check_frame, decode_payload, iter_ids
+from kyma_connectors.gateway.records import FRAME, Event, RecordError, check_frame, decode_payload
 
 LOG = logging.getLogger(__name__)
 READ_CHUNK: Final[int] = 256 * 1024
 ACK_SLOT: Final[struct.Struct] = struct.Struct(">QQQI")
+SEGMENT_NAME: Final[re.Pattern[str]] = re.compile(r"^([0-9]{12,})\.seg$")
 
 
 class Position(NamedTuple):
@@ -32,56 +36,81 @@ def segment_path(directory: Path, number: int) -> Path:
     return directory / f"{number:012d}.seg"
 
 
-def segment_numbers(directory: Path) -> list[int]:
-    return sorted(int(p.stem) for p in directory.glob("*.seg") if p.stem.isdigit())
+def list_segments(directory: Path) -> tuple[list[int], list[Path]]:
+    """Segment numbers in ``directory`` (regular files named as :func:`segment_path` names them), and every other
+    entry (directories, links, foreign names): those are for :func:`quarantine`, never read or written."""
+    numbers: list[int] = []
+    strays: list[Path] = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            match = SEGMENT_NAME.match(entry.name)
+            if match and entry.is_file(follow_symlinks=False) and entry.name == f"{int(match[1]):012d}.seg":
+                numbers.append(int(match[1]))
+            else:
+                strays.append(Path(entry.path))
+    return sorted(numbers), sorted(strays)
+
+
+def quarantine(directory: Path, name: str, *, move: Path | None = None, data: bytes = b"") -> Path:
+    """Keep ``data`` (or the entry ``move``) as ``quarantine/<name>`` for inspection: durable, never overwritten
+    by a different item (a numeric suffix is added), the same damage found again at a restart is written once."""
+    directory.mkdir(exist_ok=True)
+    target = directory / name
+    if move is None and target.is_file() and target.read_bytes() == data:
+        return target
+    number = 1
+    while target.exists() or target.is_symlink():
+        target, number = directory / f"{name}.{number}", number + 1
+    if move is not None:
+        os.rename(move, target)
+    else:
+        with open(target, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    fsync_dir(directory)
+    return target
+
+
+class Damaged(RecordError):
+    """Bytes at ``offset`` that are not a valid record although the segment goes on (found while reading)."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        super().__init__(f"damaged record at offset {offset}")
 
 
 def read_records(
-    fd: int, segment: int, offset: int, limit: int, max_records: int
-) -> tuple[list[tuple[Event, Position]], Position]:
+    fd: int, segment: int, offset: int, limit: int, max_records: int, skips: Mapping[int, int]
+) -> tuple[list[tuple[Event, Position]], Position, Damaged | None]:
     """Records of one segment (open as ``fd``; ``pread`` only, so the descriptor can be shared) between ``offset``
-    and the valid ``limit``, each with the position after it, and where the next read starts. A corrupt record
-    (CRC) skips the rest of the segment, loudly."""
+    and the valid ``limit``, each with the position after it, and where the next read starts.
+
+    ``skips`` maps the start of each known damaged range to its end: those are stepped over. Damage not known yet
+    ends the read with a :class:`Damaged` (third item) at its offset; the caller resynchronises and records it."""
     out: list[tuple[Event, Position]] = []
     while offset < limit and len(out) < max_records:
+        if offset in skips:
+            offset = skips[offset]
+            continue
         chunk = os.pread(fd, min(READ_CHUNK, limit - offset), offset)
         if len(chunk) >= FRAME.size and FRAME.size + FRAME.unpack_from(chunk)[0] > len(chunk):
-            # one record larger than the chunk: read exactly that record
-            chunk = os.pread(fd, FRAME.size + FRAME.unpack_from(chunk)[0], offset)
+            # one record larger than the chunk: read exactly that record (never beyond the valid limit)
+            chunk = os.pread(fd, min(FRAME.size + FRAME.unpack_from(chunk)[0], limit - offset), offset)
         cursor = 0
         try:
-            while len(out) < max_records and (framed := check_frame(chunk, cursor)) is not None:
+            while len(out) < max_records and offset + cursor not in skips:
+                framed = check_frame(chunk, cursor)
+                if framed is None:
+                    break
                 payload, cursor = framed
                 out.append((decode_payload(payload), Position(segment, offset + cursor)))
         except RecordError:
-            LOG.error("corrupt record in spool segment %d at %d; skipping the rest", segment, offset + cursor)
-            return out, Position(segment, limit)
-        if cursor == 0:
-            break  # nothing complete (cannot happen below a valid limit; defensive)
+            return out, Position(segment, offset + cursor), Damaged(offset + cursor)
+        if cursor == 0 and offset not in skips:  # not even one complete record below a valid limit: damage
+            return out, Position(segment, offset), Damaged(offset)
         offset += cursor
-    return out, Position(segment, offset)
-
-
-def scan_segment(path: Path, *, truncate: bool) -> tuple[list[str], int, int]:
-    """Ids of a segment's valid records, its valid size, and how many torn/corrupt tail bytes were cut.
-
-    ``truncate=False`` (retiring an already verified segment) skips the CRC check and changes nothing.
-    """
-    data = path.read_bytes()
-    ids, offset = iter_ids(data, verify=truncate)
-    cut = len(data) - offset
-    if cut and truncate:
-        LOG.warning("spool segment %s: truncating %d bytes of torn or corrupt tail", path.name, cut)
-        os.truncate(path, offset)
-    return ids, offset, cut if truncate else 0
-
-
-def count_records(path: Path, start: int) -> int:
-    data = path.read_bytes()
-    count, offset = 0, start
-    while (framed := check_frame(data, offset)) is not None:
-        count, offset = count + 1, framed[1]
-    return count
+    return out, Position(segment, offset), None
 
 
 class AckFile:

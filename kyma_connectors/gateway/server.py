@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import resource
 import sys
 from collections.abc import Mapping
 
@@ -17,11 +18,12 @@ import uvicorn
 
 from kyma_connectors.core.catalog import CatalogError, load_catalog_file
 from kyma_connectors.gateway.app import GatewayApp
+from kyma_connectors.gateway.connections import Guard, GuardedProtocol, Limits
 from kyma_connectors.gateway.deliveries import Mapper
 from kyma_connectors.gateway.errors import ConfigError
 from kyma_connectors.gateway.forwarder import Forwarder
 from kyma_connectors.gateway.publisher import Publisher
-from kyma_connectors.gateway.settings import Settings
+from kyma_connectors.gateway.settings import Settings, redacted_url
 from kyma_connectors.gateway.spool import Spool
 from kyma_connectors.gateway.telemetry import Metrics, configure_tracing
 
@@ -38,6 +40,7 @@ def build_app(settings: Settings, environ: Mapping[str, str] = os.environ) -> Ga
         segment_bytes=settings.segment_bytes,
         max_bytes=settings.spool_max_bytes,
         dedup_window=settings.dedup_window,
+        on_damaged=metrics.damaged_records.inc,
     )
     publisher = Publisher(
         settings.publisher_url,
@@ -74,15 +77,27 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     )
     LOG.info(
         "starting: solution=%s application=%s publisher=%s legacy=%s spool=%s port=%d",
-        settings.solution.value, settings.application, settings.publisher_url, settings.legacy_events,
+        settings.solution.value, settings.application, redacted_url(settings.publisher_url), settings.legacy_events,
         settings.spool_dir, settings.port,
     )
+    guard = Guard(
+        Limits(
+            max_connections=settings.max_connections,
+            idle_timeout=settings.idle_timeout_seconds,
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+        ),
+        on_refused=lambda reason: app.metrics.rejected.labels(reason).inc(),
+    )
+    _allow_open_files(settings.max_connections + 256)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=GuardedProtocol.bound_to(guard),
         lifespan="on",
         access_log=False,
         log_config=None,
@@ -90,7 +105,8 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         proxy_headers=False,  # nothing here depends on the client address; saves a middleware per request
         date_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        limit_concurrency=4096,
+        timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
+        limit_concurrency=None,  # the guard keeps capacity for real senders instead of answering 503 to everyone
         backlog=2048,
     )
     # The spool's writer thread must get the GIL back as soon as its fsync returns: every waiting request's 2xx
@@ -100,3 +116,12 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Raise the soft open-file limit towards ``wanted`` (up to the hard limit): every connection is a descriptor,
+    and running out would make ``accept`` fail for everyone instead of the guard choosing whom to close."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 from kyma_connectors.core import contract
 from kyma_connectors.core.catalog import catalog_path
@@ -104,7 +105,8 @@ class Settings:
     """Kyma Application name; the CloudEvents ``source``."""
     secrets: tuple[Secret, ...] = field(repr=False)
     """Accepted webhook secrets (several during a rotation)."""
-    publisher_url: str = "http://eventing-publisher-proxy.kyma-system"
+    publisher_url: str = field(default="http://eventing-publisher-proxy.kyma-system", repr=False)
+    """May carry ``user:password@``: log it only through :func:`redacted_url`."""
     spool_dir: Path = Path(contract.GATEWAY_SPOOL_MOUNT)
     host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all interfaces; local runs set GATEWAY_HOST
     port: int = contract.GATEWAY_HTTP_PORT
@@ -136,6 +138,22 @@ class Settings:
     shutdown_drain_seconds: float = 10.0
     """After the last request on SIGTERM, how long to keep publishing the backlog (a pod's emptyDir spool goes away
     with the pod); 0 disables."""
+    max_connections: int = 4096
+    """Open connections; at the limit a new one displaces the longest-held idle or header-sending connection."""
+    idle_timeout_seconds: float = 5.0
+    """A connection without a request in progress (none yet, or after a response) is closed after this."""
+    header_timeout_seconds: float = 10.0
+    """From a request's first byte to its complete header section (408 after; GitHub itself gives up at 10 s)."""
+    body_timeout_seconds: float = 20.0
+    """From the complete headers to the complete body (408 after)."""
+    max_header_bytes: int = 32 * 1024
+    """Request line plus header section (431 above)."""
+    max_headers: int = 100
+    """Header fields per request (431 above)."""
+    body_memory_bytes: int = 64 * 1024 * 1024
+    """Process-wide: bytes of small bodies being read held in memory; beyond it they are spilled to disk too."""
+    body_spill_bytes: int = 256 * 1024 * 1024
+    """Process-wide: bytes of bodies being read spilled to the spool volume (503 + Retry-After beyond it)."""
     log_level: str = "info"
     generic: GenericSettings = field(default_factory=GenericSettings)
 
@@ -178,6 +196,14 @@ class Settings:
             retry_max_seconds=reader.seconds("RETRY_MAX_SECONDS", cls.retry_max_seconds),
             shutdown_grace_seconds=reader.seconds("SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
             shutdown_drain_seconds=reader.seconds("SHUTDOWN_DRAIN_SECONDS", cls.shutdown_drain_seconds, zero=True),
+            max_connections=reader.integer("MAX_CONNECTIONS", cls.max_connections, 16, 1_000_000),
+            idle_timeout_seconds=reader.seconds("IDLE_TIMEOUT_SECONDS", cls.idle_timeout_seconds),
+            header_timeout_seconds=reader.seconds("HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds),
+            body_timeout_seconds=reader.seconds("BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds),
+            max_header_bytes=reader.integer("MAX_HEADER_BYTES", cls.max_header_bytes, 1024, 1 << 20),
+            max_headers=reader.integer("MAX_HEADERS", cls.max_headers, 8, 10_000),
+            body_memory_bytes=reader.integer("BODY_MEMORY_BYTES", cls.body_memory_bytes, 1 << 20, 1 << 40),
+            body_spill_bytes=reader.integer("BODY_SPILL_BYTES", cls.body_spill_bytes, 1 << 20, 1 << 50),
             log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             generic=GenericSettings(
                 auth=reader.enum("GENERIC_AUTH", GenericAuth, GenericAuth.HMAC) or GenericAuth.HMAC,
@@ -190,12 +216,22 @@ class Settings:
         )
         if settings.retry_max_seconds < settings.retry_initial_seconds:
             reader.problem("RETRY_MAX_SECONDS", f"must be >= {PREFIX}RETRY_INITIAL_SECONDS")
+        if settings.body_spill_bytes < settings.max_body_bytes:
+            reader.problem("BODY_SPILL_BYTES", f"must be >= {PREFIX}MAX_BODY_BYTES (one largest body must fit)")
         basic = settings.generic.auth is GenericAuth.BASIC and solution is Solution.GENERIC
         if basic and any(":" not in s.reveal() for s in secrets):
             reader.problem("WEBHOOK_SECRETS", "basic auth needs user:password entries")
         if reader.problems:
             raise ConfigError(reader.problems)
         return settings
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``: what logs may show of a configured URL."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def _optional_path(value: str | None) -> Path | None:

@@ -6,7 +6,8 @@ synced, so durability is per delivery while the cost is per batch.
 
 Files under ``GATEWAY_SPOOL_DIR``: ``segments/<n>.seg`` (framed records, see ``records``), ``ack`` (the forwarder's
 position: every record before it is published or dead-lettered), ``dedup.log`` (ids of deleted segments) and
-``dead-letter/``; the file-format helpers are in :mod:`event_gateway.segments`. File I/O runs on three threads, never
+``dead-letter/`` and ``quarantine/`` (what recovery did not understand, kept for inspection); the file-format
+helpers are in :mod:`kyma_connectors.gateway.segments`. File I/O runs on three threads, never
 on the event loop except two cheap ones (``pwrite`` of the ack slot, ``pread`` of a few KB just written): the writer
 (appends, in order), the reader (larger reads) and housekeeping (segment deletion, readiness probes), so a commit
 never waits behind a deletion.
@@ -21,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,16 +30,15 @@ from pathlib import Path
 from typing import Final
 
 from kyma_connectors.gateway.dedup import DedupLog, DedupWindow
-from kyma_connectors.gateway.errors import ShuttingDownError, SpoolError, SpoolFullError
-from kyma_connectors.gateway.records import Event, encode
+from kyma_connectors.gateway.errors import MalformedDeliveryError, ShuttingDownError, SpoolError, SpoolFullError
+from kyma_connectors.gateway.records import Event, RecordError, Scan, encode, resync, scan
 from kyma_connectors.gateway.segments import (
     AckFile,
     Position,
-    count_records,
     fsync_dir,
+    list_segments,
+    quarantine,
     read_records,
-    scan_segment,
-    segment_numbers,
     segment_path,
 )
 
@@ -63,15 +64,34 @@ class Recovery:
     backlog: int
     truncated_bytes: int
     known_ids: int
+    damaged_records: int = 0
+    """Damaged records skipped (their bytes are in ``quarantine/``); the records after them are kept."""
+    quarantined: int = 0
+    """Entries of ``segments/`` moved to ``quarantine/``: not segment files, or segment files without a record."""
 
 
 class Spool:
     """Append (with dedup) for the HTTP side, read and acknowledge for the forwarder."""
 
-    def __init__(self, directory: Path, *, segment_bytes: int, max_bytes: int, dedup_window: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        segment_bytes: int,
+        max_bytes: int,
+        dedup_window: int,
+        on_damaged: Callable[[], None] = lambda: None,
+    ) -> None:
         self.directory = directory
         self.segments_dir = directory / "segments"
         self.dead_letter_dir = directory / "dead-letter"
+        self.quarantine_dir = directory / "quarantine"
+        self.incoming_dir = directory / "incoming"
+        """Anonymous spill files of large bodies being received (:mod:`kyma_connectors.gateway.bodies`)."""
+        self.on_damaged = on_damaged
+        """Called once per damaged record found (recovery or reading): the metric."""
+        self._skips: dict[int, dict[int, int]] = {}
+        """Per segment: start -> end of each damaged byte range the reader steps over."""
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
         self.window = DedupWindow(dedup_window)
@@ -107,32 +127,85 @@ class Spool:
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
     def open(self) -> Recovery:
-        """Recover the spool (synchronously, before serving): truncate torn tails, load the ack, rebuild dedup."""
+        """Recover the spool (synchronously, before serving): load the ack and dedup ids, quarantine whatever in
+        ``segments/`` is not a segment with records, skip (and keep aside) damaged records, cut the torn tail of the
+        newest segment. Nothing found there decides where new records go except a segment with valid records."""
         self.segments_dir.mkdir(parents=True, exist_ok=True)
         self.dead_letter_dir.mkdir(parents=True, exist_ok=True)
         self.window.extend(self.dedup_log.load())
         self._ack = self._ack_file.load()
-        numbers = segment_numbers(self.segments_dir)
-        truncated = 0
+        numbers, strays = list_segments(self.segments_dir)
+        for stray in strays:
+            self._quarantine_entry(stray, "not a spool segment file")
+        quarantined = len(strays)
+        scans: dict[int, Scan] = {}
+        empty: list[int] = []
         for number in numbers:
             if number < self._ack.segment:  # published before the restart, deletion was cut short
                 self.window.extend(self._retire(number))
                 continue
-            ids, size, cut = scan_segment(self._path(number), truncate=True)
-            truncated += cut
-            self._segment_sizes[number] = size
-            self._total_bytes += size
-            self.window.extend(ids)
+            data = self._path(number).read_bytes()
+            found = scan(data)
+            if found.records:
+                scans[number] = found
+            elif data:  # not one valid record: nothing of ours to trust
+                self._quarantine_entry(self._path(number), "segment without a valid record")
+                quarantined += 1
+            else:
+                empty.append(number)
+        # the only empty segment the spool itself leaves is the one a rotation just created: the successor of the
+        # newest segment with records (or the ack's segment); any other empty one would decide where records go
+        successor = max(scans) + 1 if scans else max(self._ack.segment, 1)
+        for number in empty:
+            if number != successor:
+                self._quarantine_entry(self._path(number), "empty segment out of sequence")
+                quarantined += 1
+        damaged = truncated = 0
+        live = sorted(scans)
+        for number in live:
+            found = scans[number]
+            damaged += sum(self._keep_damaged(number, start, end) for start, end in found.damaged)
+            tail = self._path(number).stat().st_size - found.size
+            if tail and number != live[-1]:  # a finished segment was synced whole: its tail is damage, not a tear
+                damaged += self._keep_damaged(number, found.size, found.size + tail)
+            if tail:
+                LOG.warning("spool segment %d: truncating %d bytes of torn or damaged tail", number, tail)
+                os.truncate(self._path(number), found.size)
+                truncated += tail
+            self._segment_sizes[number] = found.size
+            self._total_bytes += found.size
+            self.window.extend(found.ids)
             start = self._ack.offset if number == self._ack.segment else 0
-            self.backlog += len(ids) if start == 0 else count_records(self._path(number), start)
-        live = [n for n in numbers if n >= self._ack.segment]
-        self._segment = live[-1] if live else max(self._ack.segment, 1)
+            self.backlog += sum(1 for _id, end in found.records if end > start)
+        self._segment = successor if successor in empty else (live[-1] if live else successor)
         if not live:
             self._ack = Position(self._segment, 0)
             self._ack_file.write(self._ack)
         self._open_segment(self._segment)
         self.committed = Position(self._segment, self._size)
-        return Recovery(segments=len(live), backlog=self.backlog, truncated_bytes=truncated, known_ids=len(self.window))
+        return Recovery(
+            segments=len(live), backlog=self.backlog, truncated_bytes=truncated, known_ids=len(self.window),
+            damaged_records=damaged, quarantined=quarantined,
+        )
+
+    def _quarantine_entry(self, path: Path, why: str) -> None:
+        kept = quarantine(self.quarantine_dir, path.name, move=path)
+        LOG.error("spool: %s quarantined to %s (%s)", path.name, kept, why)
+
+    def _keep_damaged(self, segment: int, start: int, end: int) -> int:
+        """Keep a damaged byte range aside, make the reader step over it, count it; returns 1 (one record)."""
+        with open(self._path(segment), "rb") as handle:
+            handle.seek(start)
+            data = handle.read(end - start)
+        self._skips.setdefault(segment, {})[start] = end
+        self.on_damaged()
+        try:
+            kept = str(quarantine(self.quarantine_dir, f"{segment:012d}-{start}.damaged", data=data))
+        except OSError as exc:
+            kept = f"nowhere ({_errno_name(exc)}; the bytes stay in the segment until it is retired)"
+        LOG.error("spool segment %d: damaged record at %d (%d bytes) skipped, kept as %s", segment, start,
+                  end - start, kept)
+        return 1
 
     async def close(self) -> None:
         """Refuse new appends, let the running commit finish, release files."""
@@ -162,9 +235,13 @@ class Spool:
             return Appended.DUPLICATE
         if event.id in self.window:
             return Appended.DUPLICATE
+        try:  # before the id counts as pending: a record that cannot be encoded must not block its redelivery
+            record = encode(event)
+        except (RecordError, UnicodeEncodeError) as exc:
+            raise MalformedDeliveryError(f"event cannot be stored: {type(exc).__name__}") from exc
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending[event.id] = future
-        self._batch.append(encode(event))
+        self._batch.append(record)
         self._batch_ids.append(event.id)
         self._batch_futures.append(future)
         if self._committer is None:
@@ -183,7 +260,10 @@ class Spool:
                 self._batch, self._batch_ids, self._batch_futures = [], [], []
                 try:
                     position = await loop.run_in_executor(self._writer, self._write, records)
-                except SpoolError as exc:
+                except Exception as exc:  # whatever it is, every waiter gets an answer: 503, nothing acknowledged
+                    if not isinstance(exc, SpoolError):
+                        LOG.exception("unexpected failure of a spool write")
+                        exc = SpoolError(f"spool write failed ({type(exc).__name__})")
                     self.healthy = False
                     self.full = isinstance(exc, SpoolFullError)
                     self._failed_at = time.monotonic()
@@ -207,7 +287,10 @@ class Spool:
         if self._unpublished_bytes() + len(blob) > self.max_bytes:
             raise SpoolFullError("spool quota reached (GATEWAY_SPOOL_MAX_BYTES)")
         if self._fd < 0 or (self._size > 0 and self._size + len(blob) > self.segment_bytes):
-            self._rotate()
+            try:
+                self._rotate()
+            except OSError as exc:
+                raise spool_error(exc, "cannot start a new spool segment") from exc
         start = self._size
         try:
             view = memoryview(blob)
@@ -216,9 +299,7 @@ class Spool:
             os.fdatasync(self._fd)
         except OSError as exc:
             self._undo(start)
-            if exc.errno in FULL_ERRNOS:
-                raise SpoolFullError(f"spool disk full ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from exc
-            raise SpoolError(f"spool write failed ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from exc
+            raise spool_error(exc, "spool write failed") from exc
         self._size += len(blob)
         with self._lock:
             self._total_bytes += len(blob)
@@ -268,22 +349,54 @@ class Spool:
             self._close_fd()  # recovery truncates the garbage; new writes go to a fresh segment
 
     def _rotate(self) -> None:
-        """Start the next segment; also after a failed write left the current one closed (and perhaps dirty)."""
-        self._close_fd()
+        """Start the next segment; also after a failed write left the current one closed (and perhaps dirty).
+
+        The number moves on only once the new file exists, so a directory that refuses new files (read-only,
+        out of inodes) leaves no gap of phantom segments behind; the next batch tries again.
+        """
+        self._open_segment(self._segment + 1)
         self._segment += 1
-        self._open_segment(self._segment)
 
     def _open_segment(self, number: int) -> None:
-        self._fd = os.open(self._path(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._size = os.fstat(self._fd).st_size
+        fd = os.open(self._path(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            fsync_dir(self.segments_dir)
+        except OSError:
+            os.close(fd)
+            raise
+        self._close_fd()
+        self._fd, self._size = fd, size
         with self._lock:
             self._segment_sizes.setdefault(number, self._size)
-        fsync_dir(self.segments_dir)
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    # --- dead letters (forwarder) ------------------------------------------------------------------------------
+    async def write_dead_letter(self, name: str, content: bytes) -> Path:
+        """Durably write ``dead-letter/<name>`` (file and directory entry synced) before the caller may let the
+        event leave the spool; raises ``OSError`` when it cannot (the event then stays and this is retried)."""
+        return await asyncio.get_running_loop().run_in_executor(self._housekeeper, self._write_dead_letter,
+                                                                name, content)
+
+    def _write_dead_letter(self, name: str, content: bytes) -> Path:
+        path = self.dead_letter_dir / name
+        partial = self.dead_letter_dir / f".{name}.partial"
+        try:
+            with open(partial, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, path)
+            fsync_dir(self.dead_letter_dir)
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise
+        return path
 
     # --- read side (forwarder) ---------------------------------------------------------------------------------
     @property
@@ -317,11 +430,23 @@ class Spool:
     ) -> tuple[list[tuple[Event, Position]], Position]:
         segment, offset = position
         while segment < committed.segment and offset >= self._segment_sizes.get(segment, 0):
-            segment, offset = segment + 1, 0  # finished (or vanished) segment: continue in the next one
+            segment, offset = self._next_segment(segment, committed.segment), 0  # finished or vanished: go on
         limit = committed.offset if segment == committed.segment else self._segment_sizes.get(segment, 0)
         if offset >= limit:
             return [], Position(segment, offset)
-        return read_records(self._read_fd(segment), segment, offset, limit, max_records)
+        fd = self._read_fd(segment)
+        records, after, damage = read_records(fd, segment, offset, limit, max_records, self._skips.get(segment, {}))
+        if damage is not None:  # damaged after recovery checked it: resynchronise, keep it aside, count it
+            rest = os.pread(fd, limit - damage.offset, damage.offset)
+            following = resync(rest, 0)
+            end = damage.offset + (following if following is not None else len(rest))
+            self._keep_damaged(segment, damage.offset, end)
+        return records, after
+
+    def _next_segment(self, segment: int, last: int) -> int:
+        """The next segment that exists (numbers need not be contiguous: the reader never walks gaps)."""
+        with self._lock:
+            return min((n for n in self._segment_sizes if segment < n <= last), default=last)
 
     def _read_fd(self, segment: int) -> int:
         """A read-only descriptor of ``segment``, kept while the forwarder reads it (an open per read is ~0.1 ms)."""
@@ -335,15 +460,27 @@ class Spool:
         return fd
 
     async def acknowledge(self, position: Position) -> None:
-        """Persist the forwarder's position and retire segments entirely before it."""
+        """Persist the forwarder's position and retire segments entirely before it.
+
+        A failed ack write (a read-only or failing disk) is logged and tried again with the next position; until
+        then nothing is retired, so a restart re-publishes (never skips) what the lost ack covered.
+        """
         if position <= self._ack:
             return
         self._ack = position
         with self._lock:
             retiring = any(number < position.segment for number in self._segment_sizes)
-        self._ack_file.write(position)  # a few microseconds: inline, not worth a thread round trip
+        try:
+            self._ack_file.write(position)  # a few microseconds: inline, not worth a thread round trip
+        except OSError as exc:
+            LOG.warning("cannot persist the spool ack (%s); retrying with the next one", _errno_name(exc))
+            self.healthy, self._failed_at = False, time.monotonic()
+            return
         if retiring:
-            await asyncio.get_running_loop().run_in_executor(self._housekeeper, self._retire_before, position)
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._housekeeper, self._retire_before, position)
+            except OSError as exc:
+                LOG.warning("cannot retire published spool segments yet (%s)", _errno_name(exc))
 
     def _retire_before(self, position: Position) -> None:
         """Housekeeping thread (never the writer's, so commits do not wait behind segment deletion)."""
@@ -354,13 +491,28 @@ class Spool:
 
     def _retire(self, number: int) -> list[str]:
         """Delete a finished segment after persisting its ids to the dedup log (so dedup outlives the segment)."""
-        ids, _size, _cut = scan_segment(self._path(number), truncate=False)
+        try:
+            ids = scan(self._path(number).read_bytes()).ids
+        except FileNotFoundError:
+            ids = []
         self.dedup_log.append(ids)
         with self._lock:
             self._total_bytes -= self._segment_sizes.pop(number, 0)
+        self._skips.pop(number, None)
         with contextlib.suppress(FileNotFoundError):
             self._path(number).unlink()
         return ids
 
     def _path(self, number: int) -> Path:
         return segment_path(self.segments_dir, number)
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, str(exc.errno))
+
+
+def spool_error(exc: OSError, what: str) -> SpoolError:
+    """The 503 error for a failed spool operation: full (disk, quota, file size) or failing (read-only, I/O)."""
+    if exc.errno in FULL_ERRNOS:
+        return SpoolFullError(f"spool disk full ({_errno_name(exc)})")
+    return SpoolError(f"{what} ({_errno_name(exc)})")

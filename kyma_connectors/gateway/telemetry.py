@@ -64,6 +64,11 @@ class Metrics:
         self.dead_lettered = Counter(
             "event_gateway_events_dead_lettered", "Events the publisher rejected for good", registry=r
         )
+        self.damaged_records = Counter(
+            "event_gateway_spool_damaged_records",
+            "Damaged spool records skipped (bytes kept in quarantine/); the records after them are still published",
+            registry=r,
+        )
         self.backlog = Gauge("event_gateway_spool_backlog_events", "Spooled events not yet published", registry=r)
         self.publish_latency = Histogram(
             "event_gateway_publish_latency_seconds",

@@ -26,11 +26,9 @@ def _matches_any(secrets: Sequence[Secret], message: bytes, digest: str, given: 
     return found
 
 
-def verify_prefixed_hmac_sha256(body: bytes, header: str | None, secrets: Sequence[Secret], *, prefix: str) -> None:
-    """``<prefix><hex HMAC-SHA256(secret, raw body)>``: GitHub's ``X-Hub-Signature-256`` and generic HMAC sources.
-
-    GitHub docs (validating-webhook-deliveries): hex HMAC-SHA256 of the raw request body, header ``sha256=<hex>``.
-    """
+def signature_of(header: str | None, *, prefix: str) -> bytes:
+    """The hex digest of a ``<prefix><hex HMAC-SHA256>`` header, checked for form only (the cheap part, done before
+    a body is read); raises :class:`SignatureError`."""
     if header is None:
         raise SignatureError("missing signature header")
     if not header.startswith(prefix):
@@ -38,8 +36,37 @@ def verify_prefixed_hmac_sha256(body: bytes, header: str | None, secrets: Sequen
     given = header[len(prefix) :].strip().lower().encode("ascii", "replace")
     if len(given) != hashlib.sha256().digest_size * 2:
         raise SignatureError("malformed signature")
+    return given
+
+
+def verify_prefixed_hmac_sha256(body: bytes, header: str | None, secrets: Sequence[Secret], *, prefix: str) -> None:
+    """``<prefix><hex HMAC-SHA256(secret, raw body)>``: GitHub's ``X-Hub-Signature-256`` and generic HMAC sources.
+
+    GitHub docs (validating-webhook-deliveries): hex HMAC-SHA256 of the raw request body, header ``sha256=<hex>``.
+    """
+    given = signature_of(header, prefix=prefix)
     if not _matches_any(secrets, body, "sha256", given):
         raise SignatureError("signature does not match")
+
+
+class StreamingHmacSha256:
+    """The same check as :func:`verify_prefixed_hmac_sha256`, fed chunk by chunk while a large body is streamed to
+    disk: the body is verified without ever being held in memory, and read back only once it is authentic."""
+
+    def __init__(self, header: str | None, secrets: Sequence[Secret], *, prefix: str) -> None:
+        self._given = signature_of(header, prefix=prefix)
+        self._macs = [hmac.new(secret.reveal().encode("utf-8"), digestmod="sha256") for secret in secrets]
+
+    def update(self, chunk: bytes) -> None:
+        for mac in self._macs:
+            mac.update(chunk)
+
+    def verify(self) -> None:
+        found = False
+        for mac in self._macs:
+            found |= hmac.compare_digest(mac.hexdigest().encode("ascii"), self._given)
+        if not found:
+            raise SignatureError("signature does not match")
 
 
 def verify_qualtrics_hmac(msg: str, given: str | None, secrets: Sequence[Secret]) -> None:

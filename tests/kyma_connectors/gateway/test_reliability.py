@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import collections
+import ctypes
 import json
 import os
 import resource
-import shutil
 import signal
 import socket
 import struct
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -280,24 +278,27 @@ def test_event_leaves_the_spool_only_with_a_durable_dead_letter(
     assert gateway.metric("event_gateway_events_dead_lettered_total") == count
 
 
-def run_as_nobody() -> dict[str, Any]:
-    """Popen arguments that drop root (root ignores file modes, so a read-only spool needs another user)."""
-    return {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
+def without_file_mode_override() -> None:
+    """``preexec_fn``: drop the capabilities that let root ignore file modes (DAC override, DAC read search,
+    fowner) from the bounding set, so the exec'd gateway honours a read-only directory like any other process."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER (linux/capability.h)
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
 def test_read_only_spool_answers_503_promptly(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
     """Spool made read-only while running: every delivery gets a prompt answer (202 while the open segment takes
     writes, then 503 + Retry-After), /readyz turns 503; writable again: ready, and every 202 is published."""
-    spool = Path(tempfile.mkdtemp(prefix="kc-ro-spool-"))
+    gateway = gateway_factory(popen={"preexec_fn": without_file_mode_override}, GATEWAY_SEGMENT_BYTES="65536")
+    spool = gateway.spool
+    publisher.stop()
+    assert deliver(gateway, "ro-0") == 202
+    for path in (spool, spool / "segments", spool / "dead-letter"):
+        path.chmod(0o555)
     try:
-        os.chown(spool, 65534, 65534) if os.geteuid() == 0 else None
-        gateway = gateway_factory(
-            popen=run_as_nobody(), GATEWAY_SPOOL_DIR=str(spool), GATEWAY_SEGMENT_BYTES="65536"
-        )
-        publisher.stop()
-        assert deliver(gateway, "ro-0") == 202
-        for path in (spool, spool / "segments", spool / "dead-letter"):
-            path.chmod(0o555)
         answers: dict[str, int] = {}
         for i in range(1, 30):
             started = time.monotonic()
@@ -309,17 +310,16 @@ def test_read_only_spool_answers_503_promptly(gateway_factory: GatewayFactory, p
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "10"
         assert requests.get(f"{gateway.url}/readyz", timeout=5).status_code == 503
+    finally:
         for path in (spool, spool / "segments", spool / "dead-letter"):
             path.chmod(0o755)
-        publisher.start()
-        wait_until(lambda: requests.get(f"{gateway.url}/readyz", timeout=5).status_code == 200, 15, "ready again")
-        acked = {"ro-0"} | {d for d, status in answers.items() if status == 202}
-        assert deliver(gateway, "ro-after") == 202
-        publisher.wait_for(len(acked) + 1)
-        assert {e["id"] for e in publisher.events()} == acked | {"ro-after"}
-        assert "Traceback" not in gateway.log.read_text()
-    finally:
-        shutil.rmtree(spool, ignore_errors=True)
+    publisher.start()
+    wait_until(lambda: requests.get(f"{gateway.url}/readyz", timeout=5).status_code == 200, 15, "ready again")
+    acked = {"ro-0"} | {d for d, status in answers.items() if status == 202}
+    assert deliver(gateway, "ro-after") == 202
+    publisher.wait_for(len(acked) + 1)
+    assert {e["id"] for e in publisher.events()} == acked | {"ro-after"}
+    assert "Traceback" not in gateway.log.read_text()
 
 
 def test_publisher_url_credentials_never_logged(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
