@@ -71,6 +71,8 @@ class Body:
     _memory: int = 0
     _spill: int = 0
     _fd: int = -1
+    _large: bool = False
+    """Declared larger than ``INLINE_BYTES``: streamed to the spill file from the first byte."""
     on_release: Callable[[], None] | None = None
     """Called once by :meth:`release` (the app's one-large-body-at-a-time slot)."""
 
@@ -99,7 +101,7 @@ class Body:
     # --- filling (read_body) -------------------------------------------------------------------------------------
     def _reserve(self, size: int, spill_dir: Path) -> None:
         """Room for ``size`` more bytes: memory while small and the budget allows, else the spill file."""
-        if self._fd < 0 and self.size + size <= INLINE_BYTES and self.budget.take_memory(size):
+        if self._fd < 0 and not self._large and self.size + size <= INLINE_BYTES and self.budget.take_memory(size):
             self._memory += size
             return
         if not self.budget.take_spill(size):
@@ -129,11 +131,12 @@ async def read_body(
     feed: Feed | None,
 ) -> None:
     """Fill ``body`` from the ASGI ``receive`` channel; raises 413 above ``cap``, 400 on a disconnect, 503 when
-    the budgets have no room or the spill file cannot be written. ``declared`` (``Content-Length``) reserves the
-    whole body up front, so a body that cannot be held is refused before it is read."""
-    if declared is not None:
-        body._reserve(declared, spill_dir)
-    reserved = declared or 0
+    the budgets have no room or the spill file cannot be written.
+
+    Budget is taken for bytes as they arrive, not for what ``Content-Length`` announces: a sender that declares
+    32 MiB and then trickles holds only what it really sent (until the body timeout closes it).
+    """
+    body._large = declared is not None and declared > INLINE_BYTES
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -141,9 +144,7 @@ async def read_body(
         chunk: bytes = message.get("body", b"")
         if body.size + len(chunk) > cap:
             raise PayloadTooLargeError(f"body larger than {cap} bytes")
-        if body.size + len(chunk) > reserved:  # chunked, or longer than declared (llhttp stops at Content-Length)
-            body._reserve(body.size + len(chunk) - reserved, spill_dir)
-            reserved = body.size + len(chunk)
+        body._reserve(len(chunk), spill_dir)
         if feed is not None and chunk:
             feed.update(chunk)
         try:

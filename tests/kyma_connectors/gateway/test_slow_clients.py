@@ -112,7 +112,7 @@ def test_slow_body_gets_408_after_the_body_timeout(gateway_factory: GatewayFacto
 def test_huge_slow_unsigned_bodies_do_not_grow_memory(gateway_factory: GatewayFactory) -> None:
     """12 clients each send all but the last byte of a 31 MiB body with a forged signature and hold it: the gateway's
     RSS stays flat (bodies this large go to the spool volume, not memory) and signed deliveries still flow."""
-    gateway = gateway_factory(GATEWAY_BODY_TIMEOUT_SECONDS="60")
+    gateway = gateway_factory(GATEWAY_BODY_TIMEOUT_SECONDS="60", GATEWAY_BODY_SPILL_BYTES=str(512 * MIB))
     prompt_delivery(gateway, "warm-up")
     before = rss_mib(gateway)
     size = 31 * MIB
@@ -135,3 +135,26 @@ def test_huge_slow_unsigned_bodies_do_not_grow_memory(gateway_factory: GatewayFa
         answers = [closed_by_server(sock, 10) or b"" for sock in senders]
     assert all(answer.startswith(b"HTTP/1.1 401") for answer in answers), [a[:40] for a in answers]
     wait_until(lambda: not list((gateway.spool / "incoming").glob("*")), 5, "no spilled bodies left behind")
+
+
+def test_spill_budget_refuses_with_503_and_recovers(gateway_factory: GatewayFactory) -> None:
+    """Bodies beyond the spill budget are refused with 503 + Retry-After as they arrive (not after being read);
+    once the senders are gone the budget is whole again and a large signed delivery is accepted."""
+    gateway = gateway_factory(GATEWAY_BODY_SPILL_BYTES=str(40 * MIB), GATEWAY_BODY_TIMEOUT_SECONDS="60")
+    size = 31 * MIB
+    forged = github_headers(SECRET, b"something else", "push", "forged")
+    head = "".join(f"{k}: {v}\r\n" for k, v in forged.items())
+    request = f"POST /webhook HTTP/1.1\r\nHost: gw\r\nContent-Length: {size}\r\n{head}\r\n".encode()
+    with connections(gateway, 2) as (first, second):
+        first.sendall(request + b"x" * (size - 1))
+        second.sendall(request)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for _ in range(31):
+                second.sendall(b"x" * MIB)
+        refused = closed_by_server(second, 5)
+        assert refused is not None and refused.startswith(b"HTTP/1.1 503"), refused
+        assert b"retry-after: 10" in refused.lower()
+        assert prompt_delivery(gateway, "small-among-large") < 2
+    big = b'{"ref": "refs/heads/main", "pad": "' + b"y" * (20 * MIB) + b'"}'
+    answer = gateway.post(big, github_headers(SECRET, big, "push", "large-after"), timeout=30)
+    assert answer.status_code == 202, answer.text
