@@ -219,8 +219,9 @@ class GatewayApp:
             return self.mapper.map(headers, body.data(), signature_checked=False)
         if verifier is not None:
             verifier.verify()
-        await self._large.acquire()
-        body.on_release = self._large.release  # held until the request is answered: mapping and spooling too
+        if body.size > INLINE_BYTES:  # small bodies spill only when the memory budget is used up: no queue for them
+            await self._large.acquire()
+            body.on_release = self._large.release  # held until the request is answered: mapping and spooling too
         data = await asyncio.to_thread(body.data)
         return self.mapper.map(headers, data, signature_checked=verifier is not None)
 
