@@ -25,9 +25,8 @@ def event(number: int, size: int = 100) -> Event:
     )
 
 
-def make(path: Path, **overrides: int) -> Spool:
-    options = {"segment_bytes": 1 << 20, "max_bytes": 1 << 30, "dedup_window": 1000, **overrides}
-    return Spool(path, **options)
+def make(path: Path, *, segment_bytes: int = 1 << 20, max_bytes: int = 1 << 30, dedup_window: int = 1000) -> Spool:
+    return Spool(path, segment_bytes=segment_bytes, max_bytes=max_bytes, dedup_window=dedup_window)
 
 
 async def append_all(spool: Spool, numbers: range) -> list[Appended]:
