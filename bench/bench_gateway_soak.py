@@ -183,21 +183,37 @@ async def sample_rss(pid: int, stop: asyncio.Event, into: list[float]) -> None:
         await asyncio.sleep(0.5)
 
 
+async def swarm(port: int, attack: dict[str, int], seconds: float) -> None:
+    """The attackers' process: keep the swarm up for ``seconds``, then report what happened on stdout."""
+    attackers = Attackers(port)
+    running = asyncio.gather(*(attackers.keep(kind, count) for kind, count in attack.items() if count))
+    await asyncio.sleep(seconds)
+    attackers.stop.set()
+    await running
+    print(json.dumps({"opened": attackers.opened, "closed": attackers.closed_by_server}), flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def phase(name: str, stream: Stream, pid: int, rate: float, seconds: float,
-                attack: dict[str, int] | None, port: int) -> Attackers | None:
+                attack: dict[str, int] | None, port: int) -> None:
     stop = asyncio.Event()
     rss: list[float] = []
     sampler = asyncio.create_task(sample_rss(pid, stop, rss))
-    attackers = Attackers(port) if attack else None
-    swarm = None
-    if attackers is not None and attack:
-        swarm = asyncio.gather(*(attackers.keep(kind, count) for kind, count in attack.items() if count))
+    attackers = None
+    if attack:  # a process of its own, so the measured stream does not share its event loop with the swarm
+        attackers = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--swarm", json.dumps({"port": port, "attack": attack, "seconds": seconds + 4}),
+            stdout=asyncio.subprocess.PIPE)
         await asyncio.sleep(3)  # let the swarm build up before the measured stream starts
+    cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
     latencies, answers = await stream.run(rate, seconds)
+    cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0)
     stop.set()
-    if attackers is not None and swarm is not None:
-        attackers.stop.set()
-        await swarm
+    report = json.loads((await attackers.communicate())[0]) if attackers is not None else None
     await sampler
     ordered = sorted(latencies)
 
@@ -206,11 +222,10 @@ async def phase(name: str, stream: Stream, pid: int, rate: float, seconds: float
 
     print(f"{name}: {rate:g} signed deliveries/s for {seconds:g} s, one new connection each")
     print(f"  answers {dict(answers)}; p50 {q(.5):.1f} ms, p99 {q(.99):.1f} ms, max {q(1.0):.1f} ms")
-    print(f"  gateway RSS median {statistics.median(rss):.1f} MiB, max {max(rss):.1f} MiB")
-    if attackers is not None:
-        print(f"  hostile connections opened {dict(attackers.opened)}; closed by the gateway "
-              f"{dict(attackers.closed_by_server)}")
-    return attackers
+    print(f"  gateway RSS median {statistics.median(rss):.1f} MiB, max {max(rss):.1f} MiB; gateway CPU "
+          f"{100 * cpu:.0f}% of one core; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if report is not None:
+        print(f"  hostile connections opened {report['opened']}; closed by the gateway {report['closed']}")
 
 
 def rejections(base: str) -> dict[str, float]:
@@ -222,6 +237,10 @@ def rejections(base: str) -> dict[str, float]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--swarm"]:
+        options = json.loads(sys.argv[2])
+        uvloop.run(swarm(options["port"], options["attack"], options["seconds"]))
+        return
     parser = argparse.ArgumentParser(description="event gateway soak under hostile clients")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=100.0)
