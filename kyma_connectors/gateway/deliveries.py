@@ -144,7 +144,9 @@ class Mapper:
     ) -> Event | Uncatalogued | Ignored:
         """Verify ``body`` and return the event to publish, or :class:`Ignored`; raises a ``DeliveryError``.
 
-        ``signature_checked``: the caller already verified the body with :meth:`body_verifier`. The type: the catalog's for (event, action); for an event or action the catalog does not list, the type the
+        ``signature_checked``: the caller already verified the body with :meth:`body_verifier`.
+
+        The type: the catalog's for (event, action); for an event or action the catalog does not list, the type the
         catalog's naming rule derives (``GATEWAY_UNKNOWN_EVENTS=publish``, the default), the catch-all type
         (``catchall``), or nothing (``drop``). A name without any ``[a-z0-9]`` falls back to the catch-all type.
         """
