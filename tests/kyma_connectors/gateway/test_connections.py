@@ -158,6 +158,7 @@ def test_spill_budget_refuses_with_503_and_recovers(gateway_factory: GatewayFact
         assert refused.startswith(b"HTTP/1.1 503"), refused
         assert b"retry-after: 10" in refused.lower()
         assert prompt_delivery(gateway, "small-among-large") < 2
-    big = b'{"ref": "refs/heads/main", "pad": "' + b"y" * (20 * MIB) + b'"}'
+    commit = b'{"id": "%s", "message": "%s"}' % (b"0" * 40, b"y" * 1000)
+    big = b'{"ref": "refs/heads/main", "commits": [' + b",".join([commit] * 20_000) + b"]}"  # 20 MB, trimmable
     answer = gateway.post(big, github_headers(SECRET, big, "push", "large-after"), timeout=30)
     assert answer.status_code == 202, answer.text
