@@ -19,7 +19,7 @@ from tests.kyma_connectors.gateway.conftest import GatewayFactory
 from tests.kyma_connectors.gateway.harness import Gateway, github_headers, wait_until
 from tests.support.paths import GITHUB_PAYLOADS
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 SECRET = "test-secret"
 PUSH = (GITHUB_PAYLOADS / "push" / "payload.json").read_bytes()
 MIB = 1 << 20

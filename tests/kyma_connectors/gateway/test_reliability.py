@@ -192,6 +192,7 @@ def spool_offline(gateway_factory: GatewayFactory, publisher: PublisherDouble, c
     return gateway
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", ["length", "crc", "data"])
 def test_flipped_byte_loses_only_the_damaged_record(
     gateway_factory: GatewayFactory, publisher: PublisherDouble, field: str
@@ -220,6 +221,7 @@ def test_flipped_byte_loses_only_the_damaged_record(
     assert publisher.wait_for(9)[-1]["id"] == "after-damage"
 
 
+@pytest.mark.slow
 def test_stray_higher_segment_decides_nothing(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
     """A stray empty ``999999999999.seg``: quarantined at start; old and new deliveries published, also after a
     second restart."""
@@ -237,6 +239,7 @@ def test_stray_higher_segment_decides_nothing(gateway_factory: GatewayFactory, p
     assert [p.name for p in (gateway.spool / "quarantine").iterdir()] == ["999999999999.seg"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stray", ["directory", "foreign-name"])
 def test_unexpected_entries_in_segments_are_quarantined(
     gateway_factory: GatewayFactory, publisher: PublisherDouble, stray: str
@@ -255,6 +258,7 @@ def test_unexpected_entries_in_segments_are_quarantined(
     assert "quarantined" in gateway.log.read_text()
 
 
+@pytest.mark.slow
 def test_event_leaves_the_spool_only_with_a_durable_dead_letter(
     gateway_factory: GatewayFactory, publisher: PublisherDouble
 ) -> None:
@@ -289,6 +293,7 @@ def without_file_mode_override() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
+@pytest.mark.slow
 def test_read_only_spool_answers_503_promptly(gateway_factory: GatewayFactory, publisher: PublisherDouble) -> None:
     """Spool made read-only while running: every delivery gets a prompt answer (202 while the open segment takes
     writes, then 503 + Retry-After), /readyz turns 503; writable again: ready, and every 202 is published."""
