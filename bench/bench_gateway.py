@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvloop
@@ -200,6 +202,44 @@ def wait_ready(url: str, timeout: float = 20) -> None:
     raise SystemExit(f"not ready: {url}")
 
 
+@dataclass(frozen=True)
+class Running:
+    """The loopback publisher double and one gateway process, as :func:`running` started them."""
+
+    publisher: subprocess.Popen[bytes]
+    gateway: subprocess.Popen[bytes]
+    publisher_port: int
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def running(application: str, secret: str, log_level: str) -> Iterator[Running]:
+    """The publisher double and a gateway (spool in a temporary directory, ``BENCH_DIR`` if set), both answering;
+    stopped (by their own pids) on exit."""
+    with tempfile.TemporaryDirectory(prefix="gw-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
+        pub_port, gw_port = free_port(), free_port()
+        publisher = subprocess.Popen(
+            [sys.executable, "-m", "devtools.doubles.publisher", "--port", str(pub_port)], cwd=REPO)
+        env = {**os.environ, "GATEWAY_SOLUTION": "github", "GATEWAY_APPLICATION": application,
+               "GATEWAY_WEBHOOK_SECRETS": secret, "GATEWAY_PUBLISHER_URL": f"http://127.0.0.1:{pub_port}",
+               "GATEWAY_SPOOL_DIR": f"{tmp}/spool", "GATEWAY_PORT": str(gw_port), "GATEWAY_HOST": "127.0.0.1",
+               "GATEWAY_LOG_LEVEL": log_level}
+        gateway = subprocess.Popen([sys.executable, "-m", "kyma_connectors.gateway"], cwd=REPO, env=env)
+        try:
+            wait_ready(f"http://127.0.0.1:{pub_port}/events")
+            wait_ready(f"http://127.0.0.1:{gw_port}/healthz")
+            yield Running(publisher, gateway, pub_port, gw_port)
+        finally:
+            gateway.terminate()
+            publisher.terminate()
+            gateway.wait(30)
+            publisher.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="event gateway benchmark")
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -208,66 +248,51 @@ def main() -> None:
     args = parser.parse_args()
     body = payload()
     gen = requests(body)
-    with tempfile.TemporaryDirectory(prefix="gw-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
-        pub_port, gw_port = free_port(), free_port()
-        publisher = subprocess.Popen(
-            [sys.executable, "-m", "devtools.doubles.publisher", "--port", str(pub_port)], cwd=REPO)
-        env = {**os.environ, "GATEWAY_SOLUTION": "github", "GATEWAY_APPLICATION": "bench",
-               "GATEWAY_WEBHOOK_SECRETS": SECRET, "GATEWAY_PUBLISHER_URL": f"http://127.0.0.1:{pub_port}",
-               "GATEWAY_SPOOL_DIR": f"{tmp}/spool", "GATEWAY_PORT": str(gw_port), "GATEWAY_HOST": "127.0.0.1",
-               "GATEWAY_LOG_LEVEL": "warning"}
-        gateway = subprocess.Popen([sys.executable, "-m", "kyma_connectors.gateway"], cwd=REPO, env=env)
-        try:
-            wait_ready(f"http://127.0.0.1:{pub_port}/events")
-            wait_ready(f"http://127.0.0.1:{gw_port}/healthz")
-            accepted: list[str] = []
-            base = f"http://127.0.0.1:{gw_port}"
-            hist0 = handling_buckets(base)
-            cpu0, wall0 = cpu_seconds(gateway.pid), time.perf_counter()
-            others0 = cpu_seconds(publisher.pid), time.process_time()
-            elapsed, closed = uvloop.run(closed_loop(gw_port, gen, args.connections, args.seconds, accepted))
-            cpu1, wall1 = cpu_seconds(gateway.pid), time.perf_counter()
-            others1 = cpu_seconds(publisher.pid), time.process_time()
-            rss, _ = memory_kib(gateway.pid)
-            print(f"closed loop: {args.connections} connections, {args.seconds:.0f} s, {len(body)} B signed payloads")
-            print(f"  accepted {len(closed) / elapsed:,.0f} deliveries/s; p50 {percentile(closed, .5):.2f} ms, "
-                  f"p99 {percentile(closed, .99):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%"
-                  f" of one core; RSS {rss / 1024:.1f} MiB")
-            hist1 = handling_buckets(base)
-            print(f"  gateway-side request-to-ack: p50 {server_quantile(hist0, hist1, .5)}, "
-                  f"p99 {server_quantile(hist0, hist1, .99)}")
-            print(f"  (same machine: publisher double CPU {100 * (others1[0] - others0[0]) / (wall1 - wall0):.0f}%,"
-                  f" load generator CPU {100 * (others1[1] - others0[1]) / (wall1 - wall0):.0f}%;"
-                  f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-            drained = wait_drained(base)
-            cpu2 = cpu_seconds(gateway.pid)
-            print(f"  backlog published {drained:.1f} s after the closed loop ended (the open loop starts after it);"
-                  f" gateway CPU per delivery, receive + spool + publish: {1e6 * (cpu2 - cpu0) / len(closed):.0f} us")
-            hist1 = handling_buckets(base)
-            cpu0, wall0 = cpu_seconds(gateway.pid), time.perf_counter()
-            fixed = uvloop.run(open_loop(gw_port, gen, args.rate, args.seconds, accepted))
-            cpu1, wall1 = cpu_seconds(gateway.pid), time.perf_counter()
-            rss, _ = memory_kib(gateway.pid)
-            hist2 = handling_buckets(base)
-            print(f"open loop: {args.rate:,.0f} deliveries/s for {args.seconds:.0f} s")
-            print(f"  p50 {percentile(fixed, .5):.2f} ms, p99 {percentile(fixed, .99):.2f} ms, "
-                  f"max {percentile(fixed, 1.0):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%;"
-                  f" RSS {rss / 1024:.1f} MiB")
-            print(f"  gateway-side request-to-ack: p50 {server_quantile(hist1, hist2, .5)}, "
-                  f"p99 {server_quantile(hist1, hist2, .99)}; load average {os.getloadavg()[0]:.1f}")
-            drained = wait_drained(base)
-            received = get_json(f"http://127.0.0.1:{pub_port}/events")
-            ids = {event["id"] for event in received} if isinstance(received, list) else set()
-            missing = len(set(accepted) - ids)
-            _, peak = memory_kib(gateway.pid)
-            print(f"drain: backlog empty {drained:.1f} s after the load ended; "
-                  f"{len(accepted):,} accepted, {len(ids):,} distinct published, {missing} missing; peak RSS "
-                  f"{peak / 1024:.1f} MiB")
-        finally:
-            gateway.terminate()
-            publisher.terminate()
-            gateway.wait(30)
-            publisher.wait(30)
+    with running("bench", SECRET, "warning") as procs:
+        gateway, publisher, pub_port, gw_port = procs.gateway, procs.publisher, procs.publisher_port, procs.port
+        accepted: list[str] = []
+        base = f"http://127.0.0.1:{gw_port}"
+        hist0 = handling_buckets(base)
+        cpu0, wall0 = cpu_seconds(gateway.pid), time.perf_counter()
+        others0 = cpu_seconds(publisher.pid), time.process_time()
+        elapsed, closed = uvloop.run(closed_loop(gw_port, gen, args.connections, args.seconds, accepted))
+        cpu1, wall1 = cpu_seconds(gateway.pid), time.perf_counter()
+        others1 = cpu_seconds(publisher.pid), time.process_time()
+        rss, _ = memory_kib(gateway.pid)
+        print(f"closed loop: {args.connections} connections, {args.seconds:.0f} s, {len(body)} B signed payloads")
+        print(f"  accepted {len(closed) / elapsed:,.0f} deliveries/s; p50 {percentile(closed, .5):.2f} ms, "
+              f"p99 {percentile(closed, .99):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%"
+              f" of one core; RSS {rss / 1024:.1f} MiB")
+        hist1 = handling_buckets(base)
+        print(f"  gateway-side request-to-ack: p50 {server_quantile(hist0, hist1, .5)}, "
+              f"p99 {server_quantile(hist0, hist1, .99)}")
+        print(f"  (same machine: publisher double CPU {100 * (others1[0] - others0[0]) / (wall1 - wall0):.0f}%,"
+              f" load generator CPU {100 * (others1[1] - others0[1]) / (wall1 - wall0):.0f}%;"
+              f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        drained = wait_drained(base)
+        cpu2 = cpu_seconds(gateway.pid)
+        print(f"  backlog published {drained:.1f} s after the closed loop ended (the open loop starts after it);"
+              f" gateway CPU per delivery, receive + spool + publish: {1e6 * (cpu2 - cpu0) / len(closed):.0f} us")
+        hist1 = handling_buckets(base)
+        cpu0, wall0 = cpu_seconds(gateway.pid), time.perf_counter()
+        fixed = uvloop.run(open_loop(gw_port, gen, args.rate, args.seconds, accepted))
+        cpu1, wall1 = cpu_seconds(gateway.pid), time.perf_counter()
+        rss, _ = memory_kib(gateway.pid)
+        hist2 = handling_buckets(base)
+        print(f"open loop: {args.rate:,.0f} deliveries/s for {args.seconds:.0f} s")
+        print(f"  p50 {percentile(fixed, .5):.2f} ms, p99 {percentile(fixed, .99):.2f} ms, "
+              f"max {percentile(fixed, 1.0):.2f} ms; gateway CPU {100 * (cpu1 - cpu0) / (wall1 - wall0):.0f}%;"
+              f" RSS {rss / 1024:.1f} MiB")
+        print(f"  gateway-side request-to-ack: p50 {server_quantile(hist1, hist2, .5)}, "
+              f"p99 {server_quantile(hist1, hist2, .99)}; load average {os.getloadavg()[0]:.1f}")
+        drained = wait_drained(base)
+        received = get_json(f"http://127.0.0.1:{pub_port}/events")
+        ids = {event["id"] for event in received} if isinstance(received, list) else set()
+        missing = len(set(accepted) - ids)
+        _, peak = memory_kib(gateway.pid)
+        print(f"drain: backlog empty {drained:.1f} s after the load ended; "
+              f"{len(accepted):,} accepted, {len(ids):,} distinct published, {missing} missing; peak RSS "
+              f"{peak / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":
