@@ -21,10 +21,9 @@ import pytest
 
 from devtools.cluster import controlplane as cp
 from devtools.cluster.kubeapi import KubeApi
-from tests.support.controlplane import ensure_binaries_on_path, skip_or_fail
+from tests.support.controlplane import PLANES, ensure_binaries_on_path, skip_or_fail
 from tests.support.paths import REPO
 
-E2E_RUN_DIR = Path("/tmp/kyma-connectors/e2e-cp")
 GITHUB_TOKEN = "ghp_e2e_local_only_token"  # accepted by the double only; not a credential anywhere
 
 
@@ -57,7 +56,7 @@ def toolchain() -> Path:
 @pytest.fixture(scope="session")
 def e2e_plane(toolchain: Path) -> Iterator[Path]:
     """A fresh control plane for this session (own run dir and ports); torn down afterwards. Yields kubeconfig."""
-    settings = cp.Settings.from_env(prefix="KC_E2E_", run_dir=E2E_RUN_DIR, apiserver_port=16643, etcd_port=23990)
+    settings = PLANES["e2e"].settings()
     cp.down(settings, log=lambda _: None)
     try:
         kubeconfig = cp.up(settings)

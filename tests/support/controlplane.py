@@ -34,10 +34,12 @@ reason;
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,33 @@ from devtools.cluster.kubeapi import KubeApi
 from tests.support.paths import REPO
 
 TEST_RUN_DIR = Path("/tmp/kyma-connectors/test-cp")
+
+
+@dataclass(frozen=True)
+class Plane:
+    """One control plane a test session may start: its env prefix, run dir and default loopback ports.
+
+    Every plane is listed in PLANES so that two of them started in one pytest session (``make e2e`` starts the e2e
+    plane and the RBAC plane together) never ask for the same port; tests/support/test_controlplane.py checks it.
+    """
+
+    prefix: str
+    run_dir: Path
+    apiserver_port: int
+    etcd_port: int
+
+    def settings(self, authorization: str | None = None) -> cp.Settings:
+        """Settings from the environment (``<prefix>*`` overrides) with this plane's defaults."""
+        settings = cp.Settings.from_env(prefix=self.prefix, run_dir=self.run_dir,
+                                        apiserver_port=self.apiserver_port, etcd_port=self.etcd_port)
+        return dataclasses.replace(settings, authorization=authorization) if authorization else settings
+
+
+PLANES: dict[str, Plane] = {
+    "test": Plane("KC_TEST_", TEST_RUN_DIR, apiserver_port=16543, etcd_port=23890),
+    "e2e": Plane("KC_E2E_", Path("/tmp/kyma-connectors/e2e-cp"), apiserver_port=16643, etcd_port=23990),
+    "rbac": Plane("KC_RBAC_", Path("/tmp/kyma-connectors/rbac-cp"), apiserver_port=16743, etcd_port=24090),
+}
 
 
 def toolchain_bin() -> Path | None:
@@ -75,7 +104,7 @@ def skip_or_fail(reason: str) -> None:
 
 
 def test_settings() -> cp.Settings:
-    return cp.Settings.from_env(prefix="KC_TEST_", run_dir=TEST_RUN_DIR, apiserver_port=16543, etcd_port=23890)
+    return PLANES["test"].settings()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ same token must be refused everything else.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +25,9 @@ from kyma_connectors.core.catalog import load_catalog
 from tests.kyma_connectors.reconciler.conftest import REPOSITORY
 from tests.kyma_connectors.reconciler.harness import SUBSCRIPTIONS, WEBHOOK_SECRET, Rig, wait_until
 from tests.support.component_samples import emitted, programs
-from tests.support.controlplane import ensure_binaries_on_path, skip_or_fail
+from tests.support.controlplane import PLANES, ensure_binaries_on_path, skip_or_fail
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow]
-RUN_DIR = Path("/tmp/kyma-connectors/rbac-cp")
 KINDS = {"ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps", "Role": "roles", "RoleBinding": "rolebindings",
          "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}
 
@@ -39,8 +37,7 @@ def rbac_plane() -> Iterator[Path]:
     missing = ensure_binaries_on_path()
     if missing:
         skip_or_fail(f"local control plane unavailable: {', '.join(missing)} not found (run make toolchain)")
-    settings = dataclasses.replace(cp.Settings.from_env(prefix="KC_RBAC_", run_dir=RUN_DIR, apiserver_port=16643,
-                                                        etcd_port=23990), authorization="RBAC")
+    settings = PLANES["rbac"].settings(authorization="RBAC")
     started_here = not cp.status(settings).healthy
     try:
         kubeconfig = cp.up(settings, log=lambda msg: None)
