@@ -81,7 +81,7 @@ class WebhookRegistrationProvider(ResourceProvider):
             inputs["active"] = True
         if inputs.get("target") is None:
             inputs["target"] = ""
-        return CheckResult(inputs, [CheckFailure(field, reason) for field, reason in spec.problems(inputs)])
+        return CheckResult(inputs, [CheckFailure(problem.path, problem.message) for problem in spec.problems(inputs)])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """No change -> "none" (event order, name case, a trailing slash are not changes); a change -> "unknown".
@@ -153,9 +153,9 @@ class WebhookRegistration(pulumi.dynamic.Resource, module=MODULE, name="WebhookR
         plain = {k: v for k, v in values.items() if _is_plain(v)}
         found = spec.problems(plain)
         if len(plain) < len(values):  # some inputs are Outputs: judge what is visible now, check() does the rest
-            found = [problem for problem in found if problem[0] in plain]
+            found = [problem for problem in found if problem.path in plain]
         if found:
-            raise ValueError(f"WebhookRegistration {name!r}: " + "; ".join(f"{f}: {r}" for f, r in found))
+            raise ValueError(f"WebhookRegistration {name!r}: " + "; ".join(map(str, found)))
         props: dict[str, Any] = {
             "solution": args.solution,
             "api_url": args.api_url,

@@ -9,8 +9,10 @@ webhook secret ever reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
+
+from kyma_connectors.core.problems import Problem, ProblemsMixin, report
 
 BODY_EXCERPT: Final[int] = 300
 """Characters of an upstream message we quote: enough for GitHub's validation details, short enough for a log line."""
@@ -32,12 +34,12 @@ class WebhookError(Exception):
         self.status = status
 
 
-class InvalidSpecError(WebhookError, ValueError):
-    """The resource's inputs are unusable; ``problems`` lists ``(field, reason)`` pairs, all of them at once."""
+class InvalidSpecError(ProblemsMixin, WebhookError, ValueError):
+    """The resource's inputs are unusable; ``problems`` names every bad input (its name as the path), all at once."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("invalid WebhookRegistration inputs: " + "; ".join(f"{f}: {r}" for f, r in problems))
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(report("the WebhookRegistration's inputs", self.problems))
 
 
 class AuthenticationError(WebhookError, PermissionError):

@@ -30,7 +30,7 @@ def app_jwt(app_id: str, private_key: str, now: float) -> str:
     try:
         return jwt.encode(claims, private_key, algorithm="RS256")
     except (ValueError, TypeError, jwt.PyJWTError) as exc:
-        raise InvalidSpecError([("private_key", f"not a usable PEM RSA private key ({type(exc).__name__})")]) from None
+        raise InvalidSpecError.at("private_key", f"not a usable PEM RSA private key ({type(exc).__name__})") from None
 
 
 def github_headers(token: str) -> dict[str, str]:
@@ -48,7 +48,7 @@ def bearer_token(spec: HookSpec, *, policy: RetryPolicy | None = None, clock: Cl
     if spec.token:
         return spec.token
     if not (spec.app_id and spec.installation_id and spec.private_key):
-        raise InvalidSpecError([("token", "give a token, or GitHub App credentials")])
+        raise InvalidSpecError.at("token", "give a token, or GitHub App credentials")
     clock = clock or SystemClock()
     assertion = app_jwt(spec.app_id, spec.private_key, clock.now())
     transport = Transport(spec.api_url, github_headers(assertion), policy=policy or RetryPolicy(), clock=clock)

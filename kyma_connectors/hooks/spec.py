@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from kyma_connectors.core.problems import Problem
 from kyma_connectors.hooks.errors import InvalidSpecError
 
 SOLUTIONS: Final[tuple[str, ...]] = ("github", "qualtrics")
@@ -81,82 +82,82 @@ def _url_problem(value: Any, *, https_only: bool) -> str | None:
     return None
 
 
-def problems(props: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every problem with the inputs as ``(field, reason)``; unknown (preview) values are not judged."""
-    found: list[tuple[str, str]] = []
+def problems(props: dict[str, Any]) -> list[Problem]:
+    """Every problem with the inputs, each at its input name; unknown (preview) values are not judged."""
+    found: list[Problem] = []
 
     def known(name: str) -> bool:
         return name in props and not is_unknown(props[name])
 
     solution = props.get("solution")
     if known("solution") and solution not in SOLUTIONS:
-        found.append(("solution", f"must be one of {', '.join(SOLUTIONS)}, got {solution!r}"))
+        found.append(Problem("solution", f"must be one of {', '.join(SOLUTIONS)}, got {solution!r}"))
     if known("api_url"):
         reason = _url_problem(props["api_url"], https_only=True)
         if reason:
-            found.append(("api_url", reason))
+            found.append(Problem("api_url", reason))
         elif solution == "qualtrics" and not str(props["api_url"]).rstrip("/").endswith("/API/v3"):
-            found.append(("api_url", "a Qualtrics API base ends in /API/v3 (https://DATACENTER.qualtrics.com/API/v3)"))
+            found.append(Problem("api_url", "a Qualtrics API base ends in /API/v3 (https://DATACENTER.qualtrics.com/API/v3)"))
     if known("url"):
         reason = _url_problem(props["url"], https_only=False)
         if reason:
-            found.append(("url", reason))
+            found.append(Problem("url", reason))
     found += _target_problems(props, solution) if known("target") else []
     found += _event_problems(props.get("events")) if known("events") else []
     if known("secret") and (not isinstance(props["secret"], str) or not props["secret"]):
-        found.append(("secret", "must be a non-empty string: unsigned deliveries cannot be verified by the gateway"))
+        found.append(
+            Problem("secret", "must be a non-empty string: unsigned deliveries cannot be verified by the gateway"))
     if known("active") and not isinstance(props["active"], bool):
-        found.append(("active", "must be a boolean"))
+        found.append(Problem("active", "must be a boolean"))
     if known("managed_events") and not isinstance(props["managed_events"], bool):
-        found.append(("managed_events", "must be a boolean"))
+        found.append(Problem("managed_events", "must be a boolean"))
     if solution == "qualtrics" and props.get("active") is False and not props.get("managed_events"):
-        found.append(("active", "Qualtrics subscriptions cannot be paused; remove the events or the connector"))
+        found.append(Problem("active", "Qualtrics subscriptions cannot be paused; remove the events or the connector"))
     found += _credential_problems(props, solution)
     return found
 
 
-def _target_problems(props: dict[str, Any], solution: Any) -> list[tuple[str, str]]:
+def _target_problems(props: dict[str, Any], solution: Any) -> list[Problem]:
     target = props["target"]
     if solution == "qualtrics":
-        return (
-            [] if target in ("", None) else [("target", "must be empty for Qualtrics (subscriptions are brand-wide)")]
-        )
+        brand_wide = Problem("target", "must be empty for Qualtrics (subscriptions are brand-wide)")
+        return [] if target in ("", None) else [brand_wide]
     if not isinstance(target, str) or not (REPO_TARGET.match(target) or ORG_TARGET.match(target)):
-        return [("target", f"must be 'owner/repo' or 'org:NAME', got {str(target)[:80]!r}")]
+        return [Problem("target", f"must be 'owner/repo' or 'org:NAME', got {str(target)[:80]!r}")]
     return []
 
 
-def _event_problems(events: Any) -> list[tuple[str, str]]:
+def _event_problems(events: Any) -> list[Problem]:
     if not isinstance(events, list | tuple) or not events:
-        return [("events", "must be a non-empty list of event names")]
+        return [Problem("events", "must be a non-empty list of event names")]
     if any(is_unknown(e) for e in events):
         return []
     bad = [e for e in events if not isinstance(e, str) or not e.strip()]
     if bad:
-        return [("events", f"every event must be a non-empty string, got {bad[:3]!r}")]
+        return [Problem("events", f"every event must be a non-empty string, got {bad[:3]!r}")]
     dupes = sorted({e for e in events if list(events).count(e) > 1})
-    return [("events", f"duplicate events: {', '.join(dupes)}")] if dupes else []
+    return [Problem("events", f"duplicate events: {', '.join(dupes)}")] if dupes else []
 
 
-def _credential_problems(props: dict[str, Any], solution: Any) -> list[tuple[str, str]]:
+def _credential_problems(props: dict[str, Any], solution: Any) -> list[Problem]:
     def given(name: str) -> bool:
         return props.get(name) not in (None, "")
 
     app = [name for name in ("app_id", "installation_id", "private_key") if given(name)]
     if solution == "qualtrics":
-        found = [] if given("token") else [("token", "a Qualtrics API token is required")]
-        return found + [(name, "GitHub App credentials do not apply to Qualtrics") for name in app]
+        found = [] if given("token") else [Problem("token", "a Qualtrics API token is required")]
+        return found + [Problem(name, "GitHub App credentials do not apply to Qualtrics") for name in app]
     if solution != "github":
         return []
     if given("token") and app:
         return [
-            ("token", "give either token or GitHub App credentials (app_id, installation_id, private_key), not both")
+            Problem("token", "give either token or GitHub App credentials (app_id, installation_id, private_key), not both")
         ]
     if not given("token") and len(app) != 3:
         missing = [n for n in ("app_id", "installation_id", "private_key") if n not in app]
         if not app:
-            return [("token", "give a token, or GitHub App credentials (app_id, installation_id, private_key)")]
-        return [(name, "required with the other GitHub App credentials") for name in missing]
+            return [Problem("token", "give a token, or GitHub App credentials (app_id, installation_id, private_key)")]
+        return [Problem(name, "required with the other GitHub App credentials") for name in missing]
     return []
 
 
@@ -164,9 +165,10 @@ def parse(props: dict[str, Any]) -> HookSpec:
     """A :class:`HookSpec` from resolved inputs; raises :class:`InvalidSpecError` with every problem."""
     found = problems(props)
     unresolved = [name for name in ("solution", "api_url", "target", "url", "events", "secret") if name not in props]
-    found += [(name, "is required") for name in unresolved if name != "target" or props.get("solution") == "github"]
+    required = [name for name in unresolved if name != "target" or props.get("solution") == "github"]
+    found += [Problem(name, "is required") for name in required]
     unknown = [name for name, value in props.items() if is_unknown(value)]
-    found += [(name, "is not known yet") for name in unknown]
+    found += [Problem(name, "is not known yet") for name in unknown]
     if found:
         raise InvalidSpecError(found)
     return HookSpec(

@@ -23,7 +23,7 @@ GOOD: dict[str, Any] = {
 
 
 def fields(props: dict[str, Any]) -> list[str]:
-    return [field for field, _ in problems(props)]
+    return [problem.path for problem in problems(props)]
 
 
 def test_good_inputs_parse() -> None:
@@ -86,7 +86,8 @@ def test_unknown_values_are_not_judged_in_preview() -> None:
 def test_parse_refuses_unknowns_and_never_quotes_secrets() -> None:
     with pytest.raises(InvalidSpecError) as info:
         parse(GOOD | {"url": UNKNOWN, "secret": ""})
-    assert [f for f, _ in info.value.problems] == ["secret", "url"]
+    assert [problem.path for problem in info.value.problems] == ["secret", "url"]
+    assert info.value.messages[0].startswith("secret: ")
     assert "ghp_abcdef" not in str(info.value)
 
 
@@ -108,7 +109,7 @@ def test_no_reason_ever_quotes_a_secret_value(secret: str, token: str, key: str)
         "app_id": "1",
         "private_key": key,
     }
-    reasons = " ".join(reason for _, reason in problems(bad))
+    reasons = " ".join(problem.message for problem in problems(bad))
     assert reasons
     for value in (secret, token, key):
         assert value not in reasons
