@@ -28,7 +28,6 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import inspect
 import json
@@ -344,17 +343,6 @@ def run_main(stack: MockStack) -> dict[str, Any]:
     return stack.run(lambda: runpy.run_path(str(PROGRAM)))
 
 
-def _usable_event_loop() -> None:
-    """Give this thread an open event loop: ``asyncio.run`` in an earlier test leaves none (or a closed one) behind,
-    and the SDK's mock setup needs one to create the root stack."""
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None or loop.is_closed():
-        asyncio.set_event_loop(asyncio.new_event_loop())
-
-
 class MockStack:
     """One mocked ``pulumi up`` (or preview): config in, program run, registrations and stack outputs out.
 
@@ -393,7 +381,7 @@ class MockStack:
         Exceptions raised by the program propagate after the runtime drained; :attr:`registrations` still shows what
         was registered before the failure.
         """
-        _usable_event_loop()
+        sdk.usable_event_loop()
         sdk.start_mocked_run(self.mocks, self.monitor, project=self.project, stack=self.stack, preview=self.preview,
                              config=self.config, secret_keys=self.secret_keys)
         box: list[T] = []

@@ -26,6 +26,7 @@ What is relied upon, by SDK file (re-read these in ``.venv/lib/python3.*/site-pa
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
@@ -146,7 +147,23 @@ def start_mocked_run(mocks: Any, monitor: Any, *, project: str, stack: str, prev
 
 def reset_runtime() -> None:
     """Put the SDK's process-wide state back to a fresh interpreter's: no root stack, no monitor, no config, no
-    pending RPCs or outputs. The root tests/conftest.py calls this around every test."""
+    pending RPCs or outputs, and an open event loop. The root tests/conftest.py calls this around every test."""
+    usable_event_loop()
     _settings.reset_options(project="project", stack="stack", root_directory="root_directory",
                             organization="organization")  # the defaults settings.py starts with
     _config.set_all_config({}, [])
+
+
+def usable_event_loop() -> None:
+    """Give this thread an open event loop, as a fresh interpreter has one on demand.
+
+    ``asyncio.run`` in an earlier test (the service suites run their servers that way) ends by clearing the main
+    thread's loop, after which ``asyncio.get_event_loop`` raises instead of creating one; ``Output.secret`` in a
+    fixture and the SDK's mock setup both need a loop.
+    """
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
