@@ -150,9 +150,8 @@ def _credential_problems(props: dict[str, Any], solution: Any) -> list[Problem]:
     if solution != "github":
         return []
     if given("token") and app:
-        return [
-            Problem("token", "give either token or GitHub App credentials (app_id, installation_id, private_key), not both")
-        ]
+        either = "give either token or GitHub App credentials (app_id, installation_id, private_key), not both"
+        return [Problem("token", either)]
     if not given("token") and len(app) != 3:
         missing = [n for n in ("app_id", "installation_id", "private_key") if n not in app]
         if not app:
