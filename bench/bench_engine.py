@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from devtools.cluster import controlplane as cp  # noqa: E402
 from devtools.cluster import stack as driver  # noqa: E402
+from devtools.doubles import process as doubles  # noqa: E402
 
 TOKEN = "ghp_bench_loopback_only"  # noqa: S105 - accepted by the loopback double only
 PHASES = ("preview (create)", "up (create)", "preview (no change)", "up (no change)", "destroy")
@@ -86,17 +86,11 @@ def main() -> int:
                                     apiserver_port=16943, etcd_port=24290)
     cp.down(settings, log=lambda _: None)
     kubeconfig = cp.up(settings, log=lambda _: None)
-    github = subprocess.Popen([sys.executable, "-m", "devtools.doubles.github", "--port", "0", "--token", TOKEN],
-                              cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
-        assert github.stdout is not None
-        github_url = github.stdout.readline().strip()
-        results: dict[int, dict[str, float]] = {}
-        with tempfile.TemporaryDirectory(prefix="kc-bench-") as root:
-            for size in args.sizes:
-                results[size] = bench_size(size, args.repeat, kubeconfig, github_url, Path(root))
+        with doubles.running("devtools.doubles.github", "--port", "0", "--token", TOKEN) as github, \
+                tempfile.TemporaryDirectory(prefix="kc-bench-") as root:
+            results = {size: bench_size(size, args.repeat, kubeconfig, github.url, Path(root)) for size in args.sizes}
     finally:
-        github.terminate()
         cp.down(settings, log=lambda _: None)
 
     base = results[min(results)]

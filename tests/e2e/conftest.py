@@ -21,6 +21,7 @@ import pytest
 
 from devtools.cluster import controlplane as cp
 from devtools.cluster.kubeapi import KubeApi
+from devtools.doubles import process as doubles
 from tests.support.controlplane import PLANES, ensure_binaries_on_path, skip_or_fail
 from tests.support.paths import REPO
 
@@ -87,20 +88,11 @@ class GitHubDoubleProcess:
 def github_double() -> Iterator[GitHubDoubleProcess]:
     if not (REPO / "devtools" / "doubles" / "github" / "__main__.py").exists():
         pytest.skip("the GitHub double (devtools/doubles/github) is not in the repo yet")
-    proc = subprocess.Popen([sys.executable, "-m", "devtools.doubles.github", "--port", "0", "--token", GITHUB_TOKEN],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        pytest.fail(f"GitHub double did not start: {err[-2000:]}")
-    yield GitHubDoubleProcess(url=url, token=GITHUB_TOKEN, process=proc)
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        with doubles.running("devtools.doubles.github", "--port", "0", "--token", GITHUB_TOKEN) as double:
+            yield GitHubDoubleProcess(url=double.url, token=GITHUB_TOKEN, process=double.process)
+    except doubles.DoubleStartError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from devtools.doubles import process as doubles
 from devtools.doubles.github import Contract, ContractViolation, GitHubDouble
 from devtools.doubles.github.contract import to_json_schema
 from tests.support.paths import GITHUB, REPO
@@ -180,26 +181,15 @@ def test_standalone_without_the_description_says_where_it_looked(tmp_path: Path)
 @pytest.mark.timeout(30)
 def test_runs_standalone_and_prints_its_url() -> None:
     """`python -m devtools.doubles.github --port 0 --token T`: first line is the URL; the API and admin API answer."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.doubles.github", "--port", "0", "--token", TOKEN],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
+    with doubles.running("devtools.doubles.github", "--port", "0", "--token", TOKEN) as double:
+        assert double.url.startswith("http://127.0.0.1:")
         made = requests.post(
-            url + "/repos/o/r/hooks", json={"config": {"url": "https://x.example/"}}, headers=HEADERS, timeout=5
+            double.url + "/repos/o/r/hooks", json={"config": {"url": "https://x.example/"}}, headers=HEADERS, timeout=5
         )
         assert made.status_code == 201
-        listed = requests.get(url + "/_admin/hooks", timeout=5).json()
+        listed = requests.get(double.url + "/_admin/hooks", timeout=5).json()
         assert json.loads(json.dumps(listed))[0]["id"] == made.json()["id"]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    assert process.returncode == 0
+    assert double.process.returncode == 0  # SIGTERM is a clean stop
 
 
 def test_patch_without_config_keeps_the_secret(gh: GitHubDouble) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,8 +9,8 @@ import jsonschema
 import pytest
 import requests
 
+from devtools.doubles import process as doubles
 from devtools.doubles.qualtrics import SCHEMAS, QualtricsDouble
-from tests.support.paths import REPO
 
 pytestmark = pytest.mark.timeout(30)
 TOKEN = "q-token"
@@ -79,19 +77,8 @@ def test_faults_carry_their_headers(q: QualtricsDouble) -> None:
 
 
 def test_runs_standalone() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.doubles.qualtrics", "--port", "0", "--token", TOKEN],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.endswith("/API/v3")
-        answer = requests.get(url + "/eventsubscriptions/", headers={"X-API-TOKEN": TOKEN}, timeout=5)
+    with doubles.running("devtools.doubles.qualtrics", "--port", "0", "--token", TOKEN) as double:
+        assert double.url.endswith("/API/v3")
+        answer = requests.get(double.url + "/eventsubscriptions/", headers={"X-API-TOKEN": TOKEN}, timeout=5)
         assert answer.json()["result"] == {"elements": [], "nextPage": None}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    assert process.returncode == 0
+    assert double.process.returncode == 0  # SIGTERM is a clean stop

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from devtools.doubles import process as doubles
 from devtools.doubles.registry import MASK, RegistryDouble
-from tests.support.paths import REPO
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -124,13 +122,7 @@ def test_health(double: RegistryDouble) -> None:
 
 
 def test_runs_standalone_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "devtools.doubles.registry"], stdout=subprocess.PIPE, text=True,
-                            cwd=REPO)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert requests.get(f"{url}/acme/v1/metadata/services", timeout=5).json() == []
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+    with doubles.running("devtools.doubles.registry") as double:
+        assert double.url.startswith("http://127.0.0.1:")
+        assert requests.get(f"{double.url}/acme/v1/metadata/services", timeout=5).json() == []
+    assert double.process.returncode == 0  # exited on SIGTERM within the grace period, not killed
