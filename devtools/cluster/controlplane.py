@@ -19,6 +19,7 @@ import argparse
 import base64
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -33,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from devtools.cluster import procs
+from devtools.cluster import images, node, procs
 from devtools.cluster.kubeapi import KubeApi, KubeApiError, KubeConfig, load_manifests, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +58,10 @@ class Settings:
     prefix: str = "KC_"
     authorization: str = "AlwaysAllow"
     """``--authorization-mode``: ``RBAC`` makes the plane enforce Roles (least-privilege tests); the admin token is in
-    ``system:masters`` either way."""
+    ``system:masters`` either way. A plane with a node always runs ``Node,RBAC``."""
+    node: bool = False
+    """Run a real node too (devtools/cluster/node.py): controllers, scheduler, containerd, kubelet, kube-proxy, DNS.
+    One per machine; the API server then listens on the node's bridge address instead of loopback."""
 
     @classmethod
     def from_env(
@@ -83,6 +87,7 @@ class Settings:
             apiserver_port=int(env.get(f"{prefix}APISERVER_PORT", apiserver_port)),
             crds_dir=Path(env.get("KC_CRDS", shared / "kyma" / "crds")),
             authorization=env.get(f"{prefix}AUTHORIZATION_MODE", "AlwaysAllow"),
+            node=env.get(f"{prefix}NODE", "") in ("1", "true", "yes"),
         )
 
     @property
@@ -90,8 +95,17 @@ class Settings:
         return self.run_dir / "kubeconfig"
 
     @property
+    def host(self) -> str:
+        """Where the API server listens: loopback, or the node's bridge address (pods reach it there)."""
+        return node.NODE_IP if self.node else "127.0.0.1"
+
+    @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.apiserver_port}"
+        return f"https://{self.host}:{self.apiserver_port}"
+
+    @property
+    def authorization_mode(self) -> str:
+        return "Node,RBAC" if self.node else self.authorization
 
     def log_file(self, name: str) -> Path:
         return self.run_dir / f"{name}.log"
@@ -131,20 +145,20 @@ def _binary(name: str) -> str:
     return found
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
 
 
-def _tcp_open(port: int) -> bool:
+def _tcp_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((host, port)) == 0
 
 
 @contextlib.contextmanager
@@ -165,8 +179,14 @@ def _prepare_files(settings: Settings) -> str:
     (run / "pki").mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(24)
     tokens = run / "tokens.csv"
-    tokens.write_text(f"{token},admin,admin,system:masters\n")
-    tokens.chmod(0o600)
+    tokens.touch(mode=0o600)
+    lines = f"{token},admin,admin,system:masters\n"
+    if settings.node:
+        node_tokens = {identity.name: secrets.token_hex(24) for identity in node.IDENTITIES}
+        (run / "node-tokens.json").touch(mode=0o600)
+        (run / "node-tokens.json").write_text(json.dumps(node_tokens))
+        lines += node.token_lines(node_tokens)
+    tokens.write_text(lines)
     sa_key = run / "sa.key"
     if not sa_key.exists():
         sa_key.touch(mode=0o600)
@@ -196,23 +216,29 @@ def _etcd_argv(settings: Settings) -> list[str]:
 
 
 def _apiserver_argv(settings: Settings) -> list[str]:
-    run, port = settings.run_dir, settings.apiserver_port
-    return [
+    run, port, host = settings.run_dir, settings.apiserver_port, settings.host
+    argv = [
         _binary("kube-apiserver"),
         f"--etcd-servers=http://127.0.0.1:{settings.etcd_port}",
         f"--cert-dir={run / 'pki'}",
-        f"--secure-port={port}", "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-        "--service-cluster-ip-range=10.0.0.0/24",
-        f"--service-account-issuer=https://127.0.0.1:{port}/",
+        f"--secure-port={port}", f"--bind-address={host}", f"--advertise-address={host}",
+        f"--service-cluster-ip-range={node.SERVICE_CIDR}",
+        f"--service-account-issuer=https://{host}:{port}/",
         f"--service-account-key-file={run / 'sa.key'}",
         f"--service-account-signing-key-file={run / 'sa.key'}",
-        f"--authorization-mode={settings.authorization}", f"--token-auth-file={run / 'tokens.csv'}",
-        "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
-        # No controllers run here: without this, every Foreground delete waits for a GC that never comes.
-        "--enable-garbage-collector=false",
-        "--endpoint-reconciler-type=none", "--enable-priority-and-fairness=false", "--profiling=false",
-        "--v=1",
+        f"--authorization-mode={settings.authorization_mode}", f"--token-auth-file={run / 'tokens.csv'}",
+        "--allow-privileged=true", "--enable-priority-and-fairness=false", "--profiling=false", "--v=1",
     ]
+    if settings.node:
+        # Controllers run: garbage collection, service-account tokens in pods and the kubernetes Service's endpoint
+        # are real; NodeRestriction limits the kubelet to its own node and pods, as in any conformant cluster.
+        return [*argv, "--enable-admission-plugins=NodeRestriction", "--endpoint-reconciler-type=lease",
+                f"--kubelet-client-certificate={run / 'pki' / 'kubelet-client.crt'}",
+                f"--kubelet-client-key={run / 'pki' / 'kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP"]
+    # No controllers run here: without this, every Foreground delete waits for a GC that never comes.
+    return [*argv, "--disable-admission-plugins=ServiceAccount", "--enable-garbage-collector=false",
+            "--endpoint-reconciler-type=none"]
 
 
 def _write_kubeconfig(settings: Settings, token: str) -> None:
@@ -283,10 +309,13 @@ def up(settings: Settings, timeout: float = 120.0, log: Log = _say) -> Path:
         _stop_processes(settings, log)
         _wipe(settings)
         settings.run_dir.mkdir(parents=True, exist_ok=True)
-        for port in (settings.etcd_port, settings.etcd_peer_port, settings.apiserver_port):
-            if not _port_free(port):
+        if settings.node:
+            node.prepare_host(log)
+        for port, host in ((settings.etcd_port, "127.0.0.1"), (settings.etcd_peer_port, "127.0.0.1"),
+                           (settings.apiserver_port, settings.host)):
+            if not _port_free(port, host):
                 p = settings.prefix
-                raise ControlPlaneError(f"port 127.0.0.1:{port} is taken; set {p}ETCD_PORT/{p}ETCD_PEER_PORT/"
+                raise ControlPlaneError(f"port {host}:{port} is taken; set {p}ETCD_PORT/{p}ETCD_PEER_PORT/"
                                         f"{p}APISERVER_PORT to free ports")
         started = time.monotonic()
         try:
@@ -302,6 +331,8 @@ def _start(settings: Settings, timeout: float, log: Log) -> None:
     """Spawn etcd, then kube-apiserver; write the kubeconfig; install CRDs and namespaces."""
     started = time.monotonic()
     token = _prepare_files(settings)
+    if settings.node:
+        node.issue_kubelet_client(settings.run_dir / "pki")
     etcd = procs.spawn(settings.run_dir, "etcd", _etcd_argv(settings))
     log(f"etcd pid {etcd.pid} on 127.0.0.1:{settings.etcd_port}")
     _wait_process(settings, etcd, "etcd", lambda: _tcp_open(settings.etcd_port), timeout)
@@ -309,14 +340,42 @@ def _start(settings: Settings, timeout: float, log: Log) -> None:
     log(f"kube-apiserver pid {apiserver.pid} on {settings.server}")
     _wait_process(settings, apiserver, "kube-apiserver",
                   lambda: (settings.run_dir / "pki" / "apiserver.crt").exists() and _tcp_open(
-                      settings.apiserver_port), timeout)
+                      settings.apiserver_port, settings.host), timeout)
     _write_kubeconfig(settings, token)
     with KubeApi.from_kubeconfig(settings.kubeconfig) as api:
         _wait_process(settings, apiserver, "kube-apiserver", api.ready, timeout)
         log(f"API server ready after {time.monotonic() - started:.1f}s")
         _install_crds(api, settings.crds_dir, log)
         _install_namespaces(api, log)
+        if settings.node:
+            _start_node(settings, api, timeout, log)
     settings.ready_marker.write_text(f"{settings.server}\n")
+
+
+def _start_node(settings: Settings, api: KubeApi, timeout: float, log: Log) -> None:
+    """Controllers, scheduler and node agents; the sandbox and connector images into containerd; wait for Ready."""
+    started = time.monotonic()
+    run, paths = settings.run_dir, node.Paths(settings.run_dir)
+    tokens = json.loads((run / "node-tokens.json").read_text())
+    ca_pem = (run / "pki" / "apiserver.crt").read_bytes()
+    for identity in node.IDENTITIES:
+        node.write_kubeconfig(paths.kubeconfig(identity.name), settings.server, ca_pem, identity.user,
+                              tokens[identity.name])
+    node.write_configs(paths, run / "pki" / "kubelet-ca.crt")
+    for collection, body in node.cluster_objects():
+        api.apply(collection, body)
+    node.start_controllers(paths, run / "sa.key", run / "pki" / "apiserver.crt", log)
+    node.start_agents(paths, log, lambda proc, name, probe: _wait_process(settings, proc, name, probe, timeout))
+    ctr = [_binary("ctr"), "--address", str(paths.containerd_socket)]
+    images.import_into(ctr, images.build_pause(log), node.PAUSE_IMAGE, log)
+    for name, image in images.IMAGES.items():
+        images.import_into(ctr, images.build(image, log), images.cluster_ref(name), log)
+    try:
+        wait_for(lambda: node.node_ready(api.get(f"/api/v1/nodes/{node.NODE_NAME}")), timeout,
+                 f"node {node.NODE_NAME} to be Ready")
+    except KubeApiError as exc:
+        raise ControlPlaneError(f"{exc}; kubelet log:\n{procs.log_tail(run, 'kubelet')}") from exc
+    log(f"node {node.NODE_NAME} Ready after {time.monotonic() - started:.1f}s")
 
 
 def _wait_process(settings: Settings, proc: subprocess.Popen[bytes], name: str, predicate: Callable[[], bool],
@@ -336,6 +395,8 @@ def _wait_process(settings: Settings, proc: subprocess.Popen[bytes], name: str, 
 
 
 def _stop_processes(settings: Settings, log: Log) -> None:
+    if settings.node or (settings.run_dir / "node").is_dir():
+        node.stop(node.Paths(settings.run_dir), log)
     for name in ("kube-apiserver", "etcd"):
         procs.stop(settings.run_dir, name, name, log)
 
@@ -350,6 +411,8 @@ def down(settings: Settings, log: Log = _say) -> None:
     with _locked(settings):
         _stop_processes(settings, log)
         _wipe(settings)
+        if settings.node:
+            node.release_host(log)
     log(f"down; removed {settings.run_dir}")
 
 

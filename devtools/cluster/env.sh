@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Source me: `source devtools/cluster/env.sh`. Puts the offline toolchain (devtools/cluster/toolchain.sh) and the project venv first on
-# PATH and sets the Pulumi environment for offline, local-state use. Safe to source more than once.
+# Source me: `source devtools/cluster/env.sh`. Puts the offline toolchain (devtools/cluster/toolchain.sh: engine and node
+# bin directories) and the project venv first on PATH and sets the Pulumi environment for offline, local-state use. Safe to source more than once.
 #
 # Everything is a default: a variable you set before sourcing wins.
 #   PULUMI_BACKEND_URL   file://<repo>/.state  (local state, no cloud account)
@@ -13,10 +13,13 @@
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain-lib.sh"
 
 KC_TOOLCHAIN_BIN="$(kc_toolchain_bin)"
-export KC_REPO KC_CACHE KC_TOOLCHAIN_BIN
+KC_NODE_BIN="$(kc_node_bin)"
+export KC_REPO KC_CACHE KC_TOOLCHAIN_BIN KC_NODE_BIN KC_KUBE_VERSION
+export KC_GOMODCACHE="${KC_GOMODCACHE:-$KC_CACHE/go/mod}"
 
 _kc_prepend() { case ":$PATH:" in *":$1:"*) ;; *) PATH="$1:$PATH" ;; esac; }
 [[ -d "$KC_REPO/.venv/bin" ]] && _kc_prepend "$KC_REPO/.venv/bin"
+_kc_prepend "$KC_NODE_BIN"
 _kc_prepend "$KC_TOOLCHAIN_BIN"
 export PATH
 unset -f _kc_prepend

@@ -18,6 +18,8 @@ from typing import Any
 import requests
 import yaml
 
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
 
 class KubeApiError(Exception):
     """The API server answered with an unexpected status, or could not be reached."""
@@ -53,6 +55,18 @@ class KubeConfig:
             token=str(user.get("token", "")),
             ca_pem=base64.b64decode(ca_data) if ca_data else None,
         )
+
+
+    @classmethod
+    def in_cluster(cls, secrets: Path = SERVICE_ACCOUNT_DIR) -> KubeConfig:
+        """The pod's own view: the API server from KUBERNETES_SERVICE_HOST/PORT, its service-account token and CA."""
+        import os
+
+        host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            raise KubeApiError("not in a pod: KUBERNETES_SERVICE_HOST is unset")
+        return cls(server=f"https://{host}:{port}", token=(secrets / "token").read_text().strip(),
+                   ca_pem=(secrets / "ca.crt").read_bytes())
 
 
 class KubeApi:

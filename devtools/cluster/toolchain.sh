@@ -44,17 +44,19 @@ need_go() {
   command -v go >/dev/null || fail "Go is needed to build $1 (none on PATH)"
 }
 
-# go build inside a tools module; output goes to a temporary dir, then moves into BIN (no half-written binaries).
+# go build inside a tools module; output goes to a temporary dir, then moves into the target bin dir (no half-written
+# binaries). TARGET_BIN defaults to the engine's BIN.
 go_build() {
   local module_dir="$1" log="$2"; shift 2
-  local out="$BIN/.build-$$"
+  local target="${TARGET_BIN:-$BIN}"
+  local out="$target/.build-$$"
   rm -rf "$out"; mkdir -p "$out"
   if ! (cd "$module_dir" && go build -trimpath -o "$out/" "$@") >"$LOGS/$log" 2>&1; then
     tail -20 "$LOGS/$log" >&2
     rm -rf "$out"
     fail "go build (full log: $LOGS/$log)"
   fi
-  mv "$out"/* "$BIN/"; rmdir "$out"
+  mv "$out"/* "$target/"; rmdir "$out"
 }
 
 module_dir() {  # directory of a module in the module cache, as resolved by a tools module (downloaded if needed)
@@ -62,6 +64,17 @@ module_dir() {  # directory of a module in the module cache, as resolved by a to
   dir=$(cd "$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2") || return 1
   [[ -n "$dir" && -d "$dir" ]] || return 1
   echo "$dir"
+}
+
+# The keys of hack/lib/version.sh; without them /version reports v0.0.0 and pulumi-kubernetes refuses the cluster.
+kube_ldflags() {
+  local v="${KC_KUBE_VERSION}" minor ld="-s -w" pkg
+  minor=$(echo "$v" | cut -d. -f2)
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    ld="$ld -X $pkg.gitCommit=0000000000000000000000000000000000000000 -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$ld"
 }
 
 echo "[toolchain] key $(kc_toolchain_key)"
@@ -139,14 +152,8 @@ elif [[ -z "${KC_BUILD_KUBE:-}" ]] && p=$(installed kube-apiserver); then
   step_end "using installed $p"
 else
   need_go "kube-apiserver"
-  v="${KC_KUBE_VERSION}"; minor=$(echo "$v" | cut -d. -f2)
-  ld="-s -w"
-  # The keys of hack/lib/version.sh; without them /version reports v0.0.0 and pulumi-kubernetes refuses the cluster.
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld="$ld -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-    ld="$ld -X $pkg.gitCommit=0000000000000000000000000000000000000000 -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
-  go_build "$KC_REPO/devtools/go/kube-apiserver" kube-apiserver.log -ldflags "$ld" k8s.io/kubernetes/cmd/kube-apiserver
+  go_build "$KC_REPO/devtools/go/kube-apiserver" kube-apiserver.log -ldflags "$(kube_ldflags)" \
+    k8s.io/kubernetes/cmd/kube-apiserver
   step_end "built ($("$BIN/kube-apiserver" --version))"
 fi
 
@@ -161,5 +168,68 @@ elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
 else
   fail "etcd not found: install the etcd-server package (Debian/Ubuntu) or put etcd on PATH"
 fi
+
+# --- the node: Debian packages ---------------------------------------------------------------------------------------
+# runc (OCI runtime), the CNI plugins, iptables and conntrack for kube-proxy, mmdebstrap and buildah for the images.
+step_start "node packages"
+missing=()
+for pair in runc:runc iptables:iptables conntrack:conntrack mmdebstrap:mmdebstrap buildah:buildah gcc:gcc \
+            /usr/lib/cni/bridge:containernetworking-plugins; do
+  cmd="${pair%%:*}" pkg="${pair#*:}"
+  if [[ "$cmd" == /* ]]; then [[ -x "$cmd" ]] || missing+=("$pkg"); else command -v "$cmd" >/dev/null || missing+=("$pkg"); fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  step_end "present (runc $(runc --version | head -1 | awk '{print $3}'), buildah $(buildah --version | awk '{print $3}'))"
+elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}") \
+    >"$LOGS/apt-node.log" 2>&1 || fail "apt-get install ${missing[*]} (log: $LOGS/apt-node.log)"
+  step_end "installed ${missing[*]}"
+else
+  fail "missing ${missing[*]}: install these Debian packages (as root) to run the local node"
+fi
+
+# --- the node: kubelet, controllers, kube-proxy (same k8s.io/kubernetes pin as kube-apiserver) -----------------------
+NODE_BIN="$(kc_node_bin)"
+mkdir -p "$NODE_BIN"
+echo "[toolchain] node bin $NODE_BIN"
+step_start "kubelet and friends ${KC_KUBE_VERSION}"
+if [[ -x "$NODE_BIN/kubelet" && -x "$NODE_BIN/kube-controller-manager" && -x "$NODE_BIN/kube-scheduler" \
+      && -x "$NODE_BIN/kube-proxy" ]]; then
+  step_end "cached"
+else
+  need_go "kubelet"
+  TARGET_BIN="$NODE_BIN" go_build "$KC_REPO/devtools/go/kube-node" kube-node.log -ldflags "$(kube_ldflags)" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy
+  step_end "built ($("$NODE_BIN/kubelet" --version))"
+fi
+
+step_start "containerd ${KC_CONTAINERD_VERSION}"
+if [[ -x "$NODE_BIN/containerd" && -x "$NODE_BIN/containerd-shim-runc-v2" && -x "$NODE_BIN/ctr" ]]; then
+  step_end "cached"
+else
+  need_go "containerd"
+  # Static, without the cgo-only snapshotters (btrfs, devmapper, zfs); the node uses overlayfs.
+  TARGET_BIN="$NODE_BIN" go_build "$KC_REPO/devtools/go/containerd" containerd.log \
+    -tags "no_btrfs no_devmapper no_zfs urfave_cli_no_docs" \
+    -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=${KC_CONTAINERD_VERSION}" \
+    github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+    github.com/containerd/containerd/v2/cmd/ctr
+  step_end "built ($("$NODE_BIN/containerd" --version | awk '{print $3}'))"
+fi
+
+step_start "coredns ${KC_COREDNS_VERSION}"
+if [[ -x "$NODE_BIN/coredns" ]]; then
+  step_end "cached"
+else
+  need_go "coredns"
+  TARGET_BIN="$NODE_BIN" go_build "$KC_REPO/devtools/go/coredns" coredns.log \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=${KC_COREDNS_VERSION}" .
+  step_end "built ($("$NODE_BIN/coredns" -version | head -1))"
+fi
+
+# pause.c comes from the k8s.io/kubernetes module (the images step compiles it into the sandbox image).
+(cd "$KC_REPO/devtools/go/kube-node" && go mod download k8s.io/kubernetes) >"$LOGS/kube-module.log" 2>&1 \
+  || fail "go mod download k8s.io/kubernetes (log: $LOGS/kube-module.log)"
 
 echo "[toolchain] ready in $(( $(date +%s) - T0 ))s; use it with: source devtools/cluster/env.sh"

@@ -30,7 +30,7 @@ Test hooks (not part of the real proxy): ``GET /events`` lists what was accepted
 ``published_type``, ``delivered_source``), ``DELETE /events`` forgets it, ``POST /control`` sets
 ``{"reject_types": [...], "reject_status": 400, "fail_next": N, "fail_status": 503}``.
 Run it with ``python -m devtools.doubles.publisher --port N [--record FILE.jsonl] [--max-request-size B]
-[--backend nats|eventmesh] [--kubeconfig PATH]``.
+[--backend nats|eventmesh] [--kubeconfig PATH | --in-cluster]``.
 """
 
 from __future__ import annotations
@@ -74,15 +74,16 @@ async def no_applications(_name: str) -> Mapping[str, Any] | None:
     return None
 
 
-def api_server_applications(kubeconfig: Path) -> ApplicationLookup:
-    """Reads Applications from a real API server (the one in ``kubeconfig``), as EPP's informer does.
+def api_server_applications(kubeconfig: Path | None) -> ApplicationLookup:
+    """Reads Applications from a real API server (the one in ``kubeconfig``, or the pod's own service account and
+    cluster when ``None``: the double runs in the local cluster as the proxy runs in Kyma), as EPP's informer does.
 
     EPP lists through an informer cache with a 10 s resync (pkg/application/lister.go ``NewLister``); the double reads
     live, so a test sees a label change at once where the proxy may lag by seconds.
     """
-    from devtools.cluster.kubeapi import KubeApi, KubeApiError  # only needed with --kubeconfig
+    from devtools.cluster.kubeapi import KubeApi, KubeApiError, KubeConfig  # only needed with an API server
 
-    api = KubeApi.from_kubeconfig(kubeconfig)
+    api = KubeApi(KubeConfig.load(kubeconfig) if kubeconfig else KubeConfig.in_cluster())
 
     async def lookup(name: str) -> Mapping[str, Any] | None:
         if not name or "/" in name:
@@ -330,13 +331,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="body bytes a request may carry (the proxy's --max-request-size)")
     parser.add_argument("--backend", choices=[b.value for b in Backend], default=Backend.NATS.value)
     parser.add_argument("--event-type-prefix", default=Eventing().event_type_prefix)
-    parser.add_argument("--kubeconfig", type=Path, help="read Applications from this API server (source rewrite)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--kubeconfig", type=Path, help="read Applications from this API server (source rewrite)")
+    where.add_argument("--in-cluster", action="store_true",
+                       help="read Applications with the pod's service account (the double runs as a pod)")
     args = parser.parse_args(argv)
     state = PublisherState(
         record=args.record,
         max_request_size=args.max_request_size,
         eventing=Eventing(backend=Backend(args.backend), event_type_prefix=args.event_type_prefix),
-        applications=api_server_applications(args.kubeconfig) if args.kubeconfig else no_applications,
+        applications=(api_server_applications(args.kubeconfig) if args.kubeconfig or args.in_cluster
+                      else no_applications),
     )
     app = create_app(state)
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None, loop=_loop())
