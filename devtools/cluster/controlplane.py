@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from devtools.cluster import images, node, procs
+from devtools.cluster import addons, images, node, procs
 from devtools.cluster.kubeapi import KubeApi, KubeApiError, KubeConfig, load_manifests, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -293,7 +293,9 @@ def status(settings: Settings) -> Status:
     etcd = procs.alive(settings.run_dir, "etcd", "etcd")
     apiserver = procs.alive(settings.run_dir, "kube-apiserver", "kube-apiserver")
     ready = False
-    if apiserver and settings.kubeconfig.exists() and settings.ready_marker.exists():
+    node_down = settings.node and not all(procs.alive(settings.run_dir, c.name, c.binary)
+                                          for c in (*node.CONTROLLERS, *node.AGENTS))
+    if apiserver and not node_down and settings.kubeconfig.exists() and settings.ready_marker.exists():
         with KubeApi(KubeConfig.load(settings.kubeconfig), timeout=3) as api:
             ready = api.ready()
     return Status(etcd, apiserver, ready)
@@ -376,6 +378,12 @@ def _start_node(settings: Settings, api: KubeApi, timeout: float, log: Log) -> N
     except KubeApiError as exc:
         raise ControlPlaneError(f"{exc}; kubelet log:\n{procs.log_tail(run, 'kubelet')}") from exc
     log(f"node {node.NODE_NAME} Ready after {time.monotonic() - started:.1f}s")
+    try:
+        addons.install_publisher(api, images.cluster_ref("publisher-double"), timeout)
+    except KubeApiError as exc:
+        raise ControlPlaneError(f"{exc}; kubelet log:\n{procs.log_tail(run, 'kubelet')}") from exc
+    log(f"{addons.NAMESPACE}/{addons.NAME} Available (the publisher double as a pod) after "
+        f"{time.monotonic() - started:.1f}s")
 
 
 def _wait_process(settings: Settings, proc: subprocess.Popen[bytes], name: str, predicate: Callable[[], bool],

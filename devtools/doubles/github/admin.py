@@ -16,6 +16,8 @@ POST     /_admin/faults                   next matching answer(s): ``{status, bo
 POST     /_admin/tokens                   accept a token ``{token, scopes}``
 POST     /_admin/apps                     register a GitHub App ``{app_id, installation_id, public_key_pem}``
 GET      /_admin/requests | violations    request log (method, path, status) | contract violations
+PUT      /_admin/ingress                  route hook hosts to base URLs ``{host: base_url}`` (Istio's part on Kyma;
+                                          merged, an empty base URL removes the host)
 POST     /_admin/reset                    forget everything but tokens and apps
 =======  ===============================  ==========================================================================
 """
@@ -51,6 +53,14 @@ def handle(world: World, method: str, path: str, body: Any) -> Reply:
 
 
 def route(world: World, method: str, parts: list[str], body: dict[str, Any]) -> Reply:
+    if parts == ["ingress"] and method == "PUT":
+        with world.lock:
+            for host, base in dict(body).items():
+                if base:
+                    world.ingress[str(host)] = str(base)
+                else:
+                    world.ingress.pop(str(host), None)
+            return Reply(200, dict(world.ingress))
     if parts == ["hooks"] and method == "GET":
         with world.lock:
             return Reply(200, [dump(h) for h in world.hooks.values()])

@@ -13,6 +13,7 @@ import itertools
 import json
 import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -154,6 +155,10 @@ class World:
         self.window_reset = int(time.time()) + 3600
         self._ids = itertools.count(1)
         self._delivery_ids = itertools.count(1000)
+        self.ingress: dict[str, str] = {}
+        """Hook host -> base URL it is delivered to instead (set with ``PUT /_admin/ingress``). On Kyma, the Istio
+        ingress gateway routes an APIRule's host to its Service; the local cluster has no Istio, so the test that
+        knows the Service's address tells the double, and deliveries go there with the hook URL's path and query."""
 
     # --- credentials -----------------------------------------------------------------------------------------
     def add_token(self, token: str, scopes: frozenset[str] = FULL_SCOPES) -> None:
@@ -247,12 +252,23 @@ class World:
             hook.deliveries.append(delivery)
             return delivery
 
+    def route(self, url: str) -> str | None:
+        """Where a delivery to ``url`` goes: through the ingress table, else itself if loopback, else nowhere."""
+        parts = urllib.parse.urlsplit(url)
+        with self.lock:
+            base = self.ingress.get(parts.hostname or "")
+        if base is not None:
+            target = base.rstrip("/") + (parts.path or "/")
+            return f"{target}?{parts.query}" if parts.query else target
+        return url if is_loopback(url) else None  # the double never sends traffic off this machine
+
     def _post(self, hook: Hook, event: str, guid: str, payload: dict[str, Any]) -> tuple[int, str]:
-        url = str(hook.config.get("url", ""))
+        routed = self.route(str(hook.config.get("url", "")))
         if not hook.active:
             return 0, "hook is inactive"
-        if not is_loopback(url):
-            return 502, "failed to connect"  # the double never sends traffic off this machine
+        if routed is None:
+            return 502, "failed to connect"
+        url = routed
         body = json.dumps(payload).encode()
         headers = {
             "Content-Type": "application/json",
