@@ -62,7 +62,7 @@ test-reconciler: venv  ## the hook reconciler and Subscriptions as code (the evi
 		tests/kyma_connectors/hooks/test_managed_events.py tests/components/test_webhook_registration_managed_engine.py
 
 ##@ Run locally
-.PHONY: demo demo-down cluster-up cluster-down publisher-double github-double qualtrics-double policy-preview
+.PHONY: demo demo-down cluster-up cluster-down images publisher-double github-double qualtrics-double policy-preview
 demo: venv toolchain  ## the main job on an embedded default: local cluster, local state, no cloud account
 	$(CLUSTER_ENV) $(PY) -m devtools.cluster.demo up
 
@@ -71,6 +71,9 @@ demo-down: venv  ## tear the demo down
 
 cluster-up: venv toolchain  ## the local cluster alone (prints its KUBECONFIG)
 	$(CLUSTER_ENV) $(PY) -m devtools.cluster.controlplane up
+
+cluster-images: venv toolchain  ## the local cluster's images, built by buildah from the project's Dockerfiles (cached)
+	$(CLUSTER_ENV) $(PY) -m devtools.cluster.images build
 
 cluster-down: venv  ## stop the local cluster
 	$(CLUSTER_ENV) $(PY) -m devtools.cluster.controlplane down

@@ -1,10 +1,13 @@
-"""The local control plane: etcd + kube-apiserver on loopback, the Kyma CRDs and `kyma-system` installed.
+"""The local control plane: etcd + kube-apiserver with the Kyma CRDs and `kyma-system`, optionally a real node.
 
 Why this shape: `pulumi up` must be proven against a real API server (CRD validation, server-side defaults,
-resource versions), but CI has no container engine and no cluster. etcd and a version-stamped kube-apiserver are
-two plain processes; nothing else runs, so there are no controllers: no scheduler, no namespace controller and no
-garbage collector (`--enable-garbage-collector=false` keeps Foreground deletes from hanging on a finalizer that
-nobody removes). Workloads therefore never become ready; the program's local mode adds `pulumi.com/skipAwait`.
+resource versions), but CI has no container engine and no cluster provider. Without a node (the default), etcd and a
+version-stamped kube-apiserver on loopback are the only processes: no controllers, no garbage collector
+(`--enable-garbage-collector=false` keeps Foreground deletes from hanging on a finalizer nobody removes), and
+workloads never run; the program's local mode adds `pulumi.com/skipAwait`. With `<prefix>NODE=1` the plane also runs
+controllers, a scheduler and a node (devtools/cluster/node.py), loads the images built from the project's
+Dockerfiles (devtools/cluster/images.py) and the publisher double as a pod (devtools/cluster/addons.py): Deployments,
+Jobs, garbage collection and cluster DNS are then real, and authorization is Node,RBAC.
 
 State lives in one run directory (`KC_RUN_DIR`, default /tmp/kyma-connectors/cp): pid files, logs, etcd data,
 the serving certificate, a token file and the generated kubeconfig. `up` is idempotent (reuses a healthy plane),
@@ -16,7 +19,6 @@ the serving certificate, a token file and the generated kubeconfig. `up` is idem
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import fcntl
 import json
@@ -32,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devtools.cluster import addons, images, node, procs
 from devtools.cluster.kubeapi import KubeApi, KubeApiError, KubeConfig, load_manifests, wait_for
 
@@ -42,7 +42,7 @@ DEFAULT_RUN_DIR = Path("/tmp/kyma-connectors/cp")  # noqa: S108 - a per-machine,
 NAMESPACES = ("kyma-system",)
 
 
-class ControlPlaneError(Exception):
+class ControlPlaneError(procs.ClusterError):
     """The control plane could not be started, reached or stopped."""
 
 
@@ -137,12 +137,7 @@ def _say(message: str) -> None:
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        raise ControlPlaneError(
-            f"{name!r} not found on PATH: run devtools/cluster/toolchain.sh, then `source devtools/cluster/env.sh`"
-        )
-    return found
+    return procs.require(name, "run devtools/cluster/toolchain.sh, then `source devtools/cluster/env.sh`")
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -243,20 +238,8 @@ def _apiserver_argv(settings: Settings) -> list[str]:
 
 def _write_kubeconfig(settings: Settings, token: str) -> None:
     """A token kubeconfig trusting the apiserver's self-signed serving certificate (its file holds cert + CA)."""
-    cert = settings.run_dir / "pki" / "apiserver.crt"
-    doc = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "kc-local", "preferences": {},
-        "clusters": [{"name": "kc-local", "cluster": {
-            "server": settings.server,
-            "certificate-authority-data": base64.b64encode(cert.read_bytes()).decode(),
-        }}],
-        "users": [{"name": "kc-admin", "user": {"token": token}}],
-        "contexts": [{"name": "kc-local", "context": {"cluster": "kc-local", "user": "kc-admin"}}],
-    }
-    tmp = settings.kubeconfig.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
-    tmp.chmod(0o600)
-    tmp.replace(settings.kubeconfig)
+    ca_pem = (settings.run_dir / "pki" / "apiserver.crt").read_bytes()
+    KubeConfig(settings.server, token, ca_pem).write(settings.kubeconfig)
 
 
 def crd_established(crd: dict[str, Any] | None) -> bool:
@@ -293,8 +276,8 @@ def status(settings: Settings) -> Status:
     etcd = procs.alive(settings.run_dir, "etcd", "etcd")
     apiserver = procs.alive(settings.run_dir, "kube-apiserver", "kube-apiserver")
     ready = False
-    node_down = settings.node and not all(procs.alive(settings.run_dir, c.name, c.binary)
-                                          for c in (*node.CONTROLLERS, *node.AGENTS))
+    node_down = settings.node and not all(procs.alive(settings.run_dir, name, name)
+                                          for name in (*node.CONTROLLERS, *node.AGENTS))
     if apiserver and not node_down and settings.kubeconfig.exists() and settings.ready_marker.exists():
         with KubeApi(KubeConfig.load(settings.kubeconfig), timeout=3) as api:
             ready = api.ready()
@@ -361,15 +344,15 @@ def _start_node(settings: Settings, api: KubeApi, timeout: float, log: Log) -> N
     tokens = json.loads((run / "node-tokens.json").read_text())
     ca_pem = (run / "pki" / "apiserver.crt").read_bytes()
     for identity in node.IDENTITIES:
-        node.write_kubeconfig(paths.kubeconfig(identity.name), settings.server, ca_pem, identity.user,
-                              tokens[identity.name])
+        KubeConfig(settings.server, tokens[identity.name], ca_pem).write(paths.kubeconfig(identity.name),
+                                                                          user=identity.user)
     node.write_configs(paths, run / "pki" / "kubelet-ca.crt")
     for collection, body in node.cluster_objects():
         api.apply(collection, body)
     node.start_controllers(paths, run / "sa.key", run / "pki" / "apiserver.crt", log)
     node.start_agents(paths, log, lambda proc, name, probe: _wait_process(settings, proc, name, probe, timeout))
     ctr = [_binary("ctr"), "--address", str(paths.containerd_socket)]
-    images.import_into(ctr, images.build_pause(log), node.PAUSE_IMAGE, log)
+    images.import_into(ctr, images.build_pause(log), images.PAUSE_REF, log)
     for name, image in images.IMAGES.items():
         images.import_into(ctr, images.build(image, log), images.cluster_ref(name), log)
     try:
@@ -442,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"etcd: {found.etcd_pid or 'not running'}  kube-apiserver: {found.apiserver_pid or 'not running'}"
                   f"  ready: {found.ready}  server: {settings.server}  kubeconfig: {settings.kubeconfig}")
             return 0 if found.healthy else 3
-    except (ControlPlaneError, KubeApiError, subprocess.CalledProcessError) as exc:
+    except (procs.ClusterError, KubeApiError, subprocess.CalledProcessError) as exc:
         print(f"[controlplane] error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
-import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from devtools.cluster import procs
 
 REPO: Final = Path(__file__).resolve().parents[2]
 CACHE: Final = Path(os.environ.get("KC_CACHE", Path.home() / ".cache" / "kyma-connectors")) / "images"
@@ -49,7 +52,7 @@ CONTEXT: Final = ("pyproject.toml", "README.md", "kyma_connectors", "specs")
 Log = Callable[[str], None]
 
 
-class ImageError(Exception):
+class ImageError(procs.ClusterError):
     """An image could not be built, exported or imported."""
 
 
@@ -86,10 +89,7 @@ def _say(message: str) -> None:
 
 
 def _tool(name: str, package: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        raise ImageError(f"{name!r} not found: install the Debian package {package!r} (make toolchain does, as root)")
-    return found
+    return procs.require(name, f"install the Debian package {package!r} (make toolchain does, as root)")
 
 
 def _run(argv: list[str], log_file: Path) -> None:
@@ -168,10 +168,26 @@ def build_base(log: Log = _say) -> str:
     return ref
 
 
+def _from_scratch(ref: str, content: list[str], config: list[str], log_name: str) -> None:
+    """Commit ``ref``: an empty image, ``buildah add|copy <container> <src> <dest>`` (``content``), then ``config``."""
+    buildah = _tool("buildah", "buildah")
+    container = subprocess.run([buildah, "from", "scratch"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    logs = CACHE / "logs"
+    try:
+        _run([buildah, content[0], container, *content[1:]], logs / f"{log_name}-{content[0]}.log")
+        _run([buildah, "config", *config, container], logs / f"{log_name}-config.log")
+        _run([buildah, "commit", "-q", container, ref], logs / f"{log_name}-commit.log")
+    finally:
+        subprocess.run([buildah, "rm", container], capture_output=True, check=False)
+
+
 def pause_source() -> Path:
     """pause.c of the pinned Kubernetes module (downloaded into the Go module cache by the toolchain build)."""
     gomodcache = Path(os.environ.get("KC_GOMODCACHE", CACHE.parent / "go" / "mod"))
-    version = os.environ.get("KC_KUBE_VERSION", "v1.36.3")
+    version = os.environ.get("KC_KUBE_VERSION")
+    if not version:
+        raise ImageError("KC_KUBE_VERSION is unset: `source devtools/cluster/env.sh` (it carries the pins)")
     source = gomodcache / "k8s.io" / f"kubernetes@{version}" / "build" / "pause" / "linux" / "pause.c"
     if not source.exists():
         raise ImageError(f"{source} not found: `make toolchain` downloads the k8s.io/kubernetes module first")
@@ -233,7 +249,7 @@ def import_into(ctr_argv: list[str], source: Path, ref: str, log: Log = _say) ->
     """Import an OCI archive into containerd's CRI namespace and name it ``ref`` (the name a pod spec uses)."""
     # The archive carries one manifest; --index-name would wrap it, so import by its own name and tag it.
     inner = _archive_ref(source)
-    _run([*ctr_argv, "-n", "k8s.io", "images", "import", "--no-unpack=false", str(source)],
+    _run([*ctr_argv, "-n", "k8s.io", "images", "import", str(source)],
          CACHE / "logs" / f"import-{source.stem}.log")
     if inner != ref:
         subprocess.run([*ctr_argv, "-n", "k8s.io", "images", "rm", ref], capture_output=True,
@@ -243,9 +259,6 @@ def import_into(ctr_argv: list[str], source: Path, ref: str, log: Log = _say) ->
 
 
 def _archive_ref(source: Path) -> str:
-    import json
-    import tarfile
-
     with tarfile.open(source) as tar:
         member = tar.extractfile("index.json")
         if member is None:

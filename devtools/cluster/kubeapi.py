@@ -8,6 +8,7 @@ kubeconfig file that Pulumi's Kubernetes provider reads (token user, CA data), s
 from __future__ import annotations
 
 import base64
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,8 @@ import requests
 import yaml
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+CONTEXT = "kc-local"
+"""The context (and cluster) name of every kubeconfig the tooling writes."""
 
 
 class KubeApiError(Exception):
@@ -60,13 +63,29 @@ class KubeConfig:
     @classmethod
     def in_cluster(cls, secrets: Path = SERVICE_ACCOUNT_DIR) -> KubeConfig:
         """The pod's own view: the API server from KUBERNETES_SERVICE_HOST/PORT, its service-account token and CA."""
-        import os
-
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         if not host:
             raise KubeApiError("not in a pod: KUBERNETES_SERVICE_HOST is unset")
         return cls(server=f"https://{host}:{port}", token=(secrets / "token").read_text().strip(),
                    ca_pem=(secrets / "ca.crt").read_bytes())
+
+    def write(self, path: Path, user: str = "kc-admin") -> None:
+        """Write this config as a kubeconfig (context ``CONTEXT``, token user ``user``), mode 0600 (it carries a
+        credential), replaced atomically so a reader never sees half a file."""
+        cluster: dict[str, Any] = {"server": self.server}
+        if self.ca_pem:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
+        doc = {
+            "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT, "preferences": {},
+            "clusters": [{"name": CONTEXT, "cluster": cluster}],
+            "users": [{"name": user, "user": {"token": self.token}}],
+            "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": user}}],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
+        tmp.replace(path)
 
 
 class KubeApi:

@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import requests
 import yaml
 
-from devtools.cluster import procs
+from devtools.cluster import images, procs
+from devtools.cluster.kubeapi import CONTEXT
 
 NODE_NAME: Final = "kc-node"
 BRIDGE: Final = "kc-cni0"
@@ -45,9 +47,6 @@ POD_CIDR: Final = "10.244.0.0/24"
 SERVICE_CIDR: Final = "10.0.0.0/24"
 DNS_SERVICE_IP: Final = "10.0.0.10"
 CLUSTER_DOMAIN: Final = "cluster.local"
-PAUSE_IMAGE: Final = "localhost/kyma-connectors/pause:3.10.2"
-"""The sandbox image, built from the pinned Kubernetes module's build/pause/linux/pause.c (devtools/cluster/images.py):
-no registry is reachable, so registry.k8s.io/pause cannot be pulled."""
 CNI_BIN_DIRS: Final = ("/usr/lib/cni", "/opt/cni/bin")
 CONTAINERD_ROOT: Final = Path("/var/lib/kyma-connectors/containerd")
 """Outside the run directory on purpose: imported images survive `down`, so the next `up` imports nothing new."""
@@ -55,22 +54,15 @@ CONTAINERD_ROOT: Final = Path("/var/lib/kyma-connectors/containerd")
 Log = Callable[[str], None]
 
 
-class NodeError(Exception):
+class NodeError(procs.ClusterError):
     """The node could not be prepared, started or stopped."""
 
 
-@dataclass(frozen=True)
-class Component:
-    """One process of the node: its name (pid file, log) and the binary name that marks it as ours."""
-
-    name: str
-    binary: str
-
-
-CONTROLLERS: Final = (Component("kube-controller-manager", "kube-controller-manager"),
-                      Component("kube-scheduler", "kube-scheduler"))
-AGENTS: Final = (Component("containerd", "containerd"), Component("kubelet", "kubelet"),
-                 Component("kube-proxy", "kube-proxy"), Component("coredns", "coredns"))
+CONTROLLERS: Final = ("kube-controller-manager", "kube-scheduler")
+AGENTS: Final = ("containerd", "kubelet", "kube-proxy", "coredns")
+"""Started in this order. Each process's name is its binary's: pid file, log and the marker procs checks."""
+STOP_ORDER: Final = ("kubelet", *CONTROLLERS, "kube-proxy", "coredns")
+"""kubelet first, so nothing restarts the containers killed next; containerd last, after its shims are gone."""
 
 
 @dataclass(frozen=True)
@@ -119,13 +111,8 @@ class Paths:
 
 
 def binary(name: str) -> str:
-    """A node binary from PATH (the toolchain's node bin directory), or a NodeError that says how to get it."""
-    import shutil
-
-    found = shutil.which(name)
-    if not found:
-        raise NodeError(f"{name!r} not found on PATH: run `make toolchain`, then `source devtools/cluster/env.sh`")
-    return found
+    """A node binary from PATH (the toolchain's node bin directory)."""
+    return procs.require(name, "run `make toolchain`, then `source devtools/cluster/env.sh`")
 
 
 def token_lines(tokens: dict[str, str]) -> str:
@@ -135,22 +122,6 @@ def token_lines(tokens: dict[str, str]) -> str:
         fields = [tokens[identity.name], identity.user, identity.user, *([identity.groups] if identity.groups else [])]
         lines.append(",".join(fields) + "\n")
     return "".join(lines)
-
-
-def write_kubeconfig(path: Path, server: str, ca_pem: bytes, user: str, token: str) -> None:
-    """A token kubeconfig for one component (mode 0600: it carries a credential)."""
-    import base64
-
-    doc = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "kc", "preferences": {},
-        "clusters": [{"name": "kc", "cluster": {"server": server,
-                                                "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
-        "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": "kc", "context": {"cluster": "kc", "user": user}}],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 # --- host network ------------------------------------------------------------------------------------------------
@@ -207,7 +178,7 @@ state = '{paths.root / "containerd" / "state"}'
   snapshotter = 'overlayfs'
 
 [{cri_images}.pinned_images]
-  sandbox = '{PAUSE_IMAGE}'
+  sandbox = '{images.PAUSE_REF}'
 
 [{cri_runtime}]
   enable_selinux = false
@@ -229,9 +200,11 @@ state = '{paths.root / "containerd" / "state"}'
 """
 
 
-def restricted_oom_score() -> bool:
-    """Whether this process lacks CAP_SYS_RESOURCE (it may not lower an OOM score, so neither may runc)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def restricted_oom_score(status: str | None = None) -> bool:
+    """Whether this process lacks CAP_SYS_RESOURCE (it may not lower an OOM score, so neither may runc).
+    ``status`` is the text of /proc/self/status (read when None)."""
+    text = Path("/proc/self/status").read_text() if status is None else status
+    for line in text.splitlines():
         if line.startswith("CapEff:"):
             return not (int(line.split()[1], 16) >> 24) & 1
     return False
@@ -307,7 +280,7 @@ def corefile(paths: Paths) -> str:
     health 127.0.0.1:18080
     errors
     kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
-        kubeconfig {paths.kubeconfig("coredns")} kc
+        kubeconfig {paths.kubeconfig("coredns")} {CONTEXT}
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
     }}
@@ -379,10 +352,10 @@ def node_env() -> dict[str, str]:
 
 def start_controllers(paths: Paths, sa_key: Path, root_ca: Path, log: Log) -> None:
     env = node_env()
-    for component, argv in ((CONTROLLERS[0], controller_manager_argv(paths, sa_key, root_ca)),
-                            (CONTROLLERS[1], scheduler_argv(paths))):
-        proc = procs.spawn(paths.run_dir, component.name, argv, env=env)
-        log(f"{component.name} pid {proc.pid}")
+    for name, argv in (("kube-controller-manager", controller_manager_argv(paths, sa_key, root_ca)),
+                       ("kube-scheduler", scheduler_argv(paths))):
+        proc = procs.spawn(paths.run_dir, name, argv, env=env)
+        log(f"{name} pid {proc.pid}")
 
 
 def start_agents(paths: Paths, log: Log, wait: Callable[[subprocess.Popen[bytes], str, Callable[[], bool]], None],
@@ -395,21 +368,20 @@ def start_agents(paths: Paths, log: Log, wait: Callable[[subprocess.Popen[bytes]
         "kube-proxy": lambda: _http_ok("http://127.0.0.1:10256/healthz"),
         "coredns": lambda: _http_ok("http://127.0.0.1:18080/health"),
     }
-    for component in AGENTS:
-        proc = procs.spawn(paths.run_dir, component.name, agent_argv(paths, component.name), env=env)
-        log(f"{component.name} pid {proc.pid}")
-        wait(proc, component.name, probes[component.name])
+    for name in AGENTS:
+        proc = procs.spawn(paths.run_dir, name, agent_argv(paths, name), env=env)
+        log(f"{name} pid {proc.pid}")
+        wait(proc, name, probes[name])
 
 
 def _http_ok(url: str) -> bool:
-    import urllib.request
-
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=1) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
+    """A component's loopback health endpoint answers 200 (no proxy: these are this host's ports)."""
+    with requests.Session() as session:
+        session.trust_env = False
+        try:
+            return session.get(url, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
 
 
 def _descendants(pid: int) -> Iterator[int]:
@@ -440,8 +412,8 @@ def _shims(paths: Paths) -> list[int]:
 
 def stop(paths: Paths, log: Log) -> None:
     """Stop the node: kubelet first (no restarts), then every container and shim, containerd, the rest; unmount."""
-    for component in (AGENTS[1], *CONTROLLERS, AGENTS[2], AGENTS[3]):
-        procs.stop(paths.run_dir, component.name, component.binary, log)
+    for name in STOP_ORDER:
+        procs.stop(paths.run_dir, name, name, log)
     shims = _shims(paths)
     for shim in shims:
         for pid in [*_descendants(shim), shim]:

@@ -9,11 +9,28 @@ still carries the expected marker: the binary's name, or the module name after `
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+
+class ClusterError(Exception):
+    """Base of the local cluster's errors (control plane, node, images): what could not be started or built."""
+
+
+class MissingTool(ClusterError):
+    """A program the local cluster needs is not on PATH."""
+
+
+def require(name: str, how: str) -> str:
+    """The path of program ``name`` on PATH, or MissingTool saying ``how`` to get it."""
+    found = shutil.which(name)
+    if not found:
+        raise MissingTool(f"{name!r} not found on PATH: {how}")
+    return found
 
 
 def spawn(run_dir: Path, name: str, argv: list[str], env: Mapping[str, str] | None = None,

@@ -213,3 +213,37 @@ def test_activity_reaches_active_subscribed_hooks_and_the_orgs(gh: GitHubDouble)
     answer = requests.post(gh.url + "/_admin/activity", json={"scope": "repo", "target": "o/r", "event": "issues",
                                                               "payload": {"action": "opened"}}, timeout=5)
     assert answer.json() == {"deliveries": 2}  # issues_only and wants_all
+
+
+def test_ingress_routes_a_hook_host_to_a_service_keeping_path_and_query(gh: GitHubDouble) -> None:
+    import http.server
+    import threading
+
+    seen: list[tuple[str, str]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, self.headers["X-GitHub-Event"]))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hook = gh.world.new_hook("repo", "o/r", ["push"], True, {"url": "https://hooks.example/webhook?x=1"})
+        assert [d.status_code for d in gh.world.emit("repo", "o/r", "push", {})] == [502]  # not loopback, no route
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        answer = requests.put(gh.url + "/_admin/ingress", json={"hooks.example": base}, timeout=5)
+        assert answer.json() == {"hooks.example": base}
+        assert [d.status_code for d in gh.world.emit("repo", "o/r", "push", {})] == [202]
+        assert seen == [("/webhook?x=1", "push")]
+        requests.put(gh.url + "/_admin/ingress", json={"hooks.example": ""}, timeout=5).raise_for_status()
+        assert [d.status_code for d in gh.world.emit("repo", "o/r", "push", {})] == [502]
+        assert len(hook.deliveries) == 3
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -103,3 +103,12 @@ def test_injected_failures(double: PublisherDouble) -> None:
     double.control(reject_types=[])
     assert post().status_code == 204
     assert len(double.events()) == 1
+
+
+def test_kubeconfig_and_in_cluster_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    from devtools.doubles.publisher import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--kubeconfig", "k", "--in-cluster"])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
