@@ -33,7 +33,8 @@ def test_the_key_follows_the_dockerfile_and_the_context(tmp_path: Path) -> None:
 
 def test_context_files_leave_bytecode_out() -> None:
     files = images._files(["kyma_connectors/core"])
-    assert files and not [f for f in files if "__pycache__" in f.parts or f.suffix == ".pyc"]
+    assert files
+    assert not [f for f in files if "__pycache__" in f.parts or f.suffix == ".pyc"]
 
 
 def test_archive_reference_comes_from_its_index(tmp_path: Path) -> None:
