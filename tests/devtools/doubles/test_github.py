@@ -222,7 +222,7 @@ def test_ingress_routes_a_hook_host_to_a_service_keeping_path_and_query(gh: GitH
     seen: list[tuple[str, str]] = []
 
     class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             seen.append((self.path, self.headers["X-GitHub-Event"]))
             self.send_response(202)
