@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components._event_gateway_network import PublisherEgress, publisher_egress
-from components._event_gateway_pod import quantity_bytes
+from components._event_gateway_pod import PRE_STOP_SECONDS, quantity_bytes
 from components.event_gateway import (
     RESOURCE_TYPE,
     SPOOL_DIR,
@@ -177,6 +177,27 @@ def test_sidecar_outlives_the_gateways_drain(mock_stack: MockStackFactory) -> No
     assert proxy == {"holdApplicationUntilProxyStarts": True, "terminationDrainDuration": "35s"}
     assert template["spec"]["terminationGracePeriodSeconds"] == 40
     assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
+
+
+@pytest.mark.parametrize("grace", [30, 9])
+def test_a_terminating_pod_serves_until_its_endpoints_are_gone(mock_stack: MockStackFactory, grace: int) -> None:
+    """preStop sleeps before SIGTERM; the sleep, the gateway's own shutdown and the sidecar fit the grace period."""
+    stack = mock_stack()
+    _run(stack, _args(termination_grace_seconds=grace))
+    (container,) = _pod(stack)["containers"]
+    sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 0 < sleep <= PRE_STOP_SECONDS
+    assert sleep <= grace // 3
+    shutdown = int(next(e["value"] for e in _env(stack) if e["name"] == "GATEWAY_SHUTDOWN_GRACE_SECONDS"))
+    assert sleep + shutdown < grace
+
+
+def test_kyma_1x_pods_have_no_sleep_action(mock_stack: MockStackFactory) -> None:
+    """Kyma 1.x clusters run a Kubernetes older than the ``sleep`` lifecycle action."""
+    stack = mock_stack()
+    _run(stack, _args(legacy_events=True))
+    (container,) = _pod(stack)["containers"]
+    assert "lifecycle" not in container
 
 
 def test_default_spool_is_a_bounded_empty_dir(mock_stack: MockStackFactory) -> None:

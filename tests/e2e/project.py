@@ -34,6 +34,10 @@ class Project:
         config |= {f"kyma-connectors:{k}": auto.ConfigValue(value=v, secret=True) for k, v in secrets.items()}
         self.stack.set_all_config(config, path=True)
 
+    def remove_config(self, *keys: str) -> None:
+        """Remove `kyma-connectors:<path>` keys, like `pulumi config rm --path`."""
+        self.stack.remove_all_config([f"kyma-connectors:{k}" for k in keys], path=True)
+
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):

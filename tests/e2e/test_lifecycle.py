@@ -1,9 +1,12 @@
-"""The product's life cycle, run by the real Pulumi CLI and engine against a real kube-apiserver and the GitHub double.
+"""The product's life cycle, run by the real Pulumi CLI and engine against the local cluster's real node and the GitHub
+double.
 
-preview (creates only) -> up (objects in the API server, hook on GitHub) -> up again (no changes) -> refresh (no
+preview (creates only) -> up without skipAwait (the registration Job's pod writes the Application, the gateway's pods
+pass their probes, Pulumi's own await logic decides) -> a ping and a signed push travel double -> gateway pod ->
+cluster DNS -> publisher pod -> up again (no changes) -> refresh (no
 drift) -> config change (one more event, a new webhook secret): preview shows exactly the expected updates -> up
 (hook and Secret updated) -> the hook deleted by hand on GitHub: refresh notices, up recreates it -> destroy
-(nothing left in the API server nor on GitHub).
+(pods and namespace gone through the real garbage collector and namespace controller, hook gone on GitHub).
 
 The phases share one stack and run in order; when one fails the later ones are skipped (they would only repeat
 the failure). Assertions read the API server and the double directly, not just the engine's report.
@@ -20,17 +23,18 @@ from typing import Any
 import pytest
 import requests
 
+from devtools.cluster import addons
 from devtools.cluster import stack as driver
-from devtools.cluster.kubeapi import KubeApi
+from devtools.cluster.kubeapi import KubeApi, KubeApiError, wait_for
 from tests.e2e.cluster import ObjectKey, path_of, snapshot
 from tests.e2e.conftest import GitHubDoubleProcess
+from tests.e2e.flows import Subject, emit, hook_deliveries, hooks, published_events, publisher_url, push_payload
 from tests.e2e.project import Project, make_project
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300), pytest.mark.usefixtures("program_ready")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600), pytest.mark.usefixtures("program_ready")]
 
-CONNECTOR = "github-e2e"
-NAMESPACE = "kc-e2e"
-REPOSITORY = "octo-org/e2e"
+SUBJECT = Subject(connector="github-e2e", namespace="kc-e2e", repository="octo-org/e2e")
+CONNECTOR, NAMESPACE, REPOSITORY = SUBJECT.connector, SUBJECT.namespace, SUBJECT.repository
 EVENTS = ["push", "issues"]
 SECRET_1, SECRET_2 = "e2e-webhook-secret-one", "e2e-webhook-secret-two"
 WEBHOOK_TYPE = "pulumi-python:dynamic/kyma-connectors:WebhookRegistration"
@@ -70,30 +74,6 @@ class Lifecycle:
     config_changed: bool = False
 
 
-def config_values(github_url: str, events: list[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "clusterDomain": "e2e.kyma.local",
-        "namespace": NAMESPACE,
-        "createNamespace": True,
-        "localControlPlane": True,
-        "images.gateway": "kyma-connectors/event-gateway:e2e",
-        "images.registrar": "kyma-connectors/registrar:e2e",
-        "connectors[0].name": CONNECTOR,
-        "connectors[0].solution": "github",
-        "connectors[0].apiUrl": f"{github_url}/api/v3",
-        "connectors[0].github.repositories[0]": REPOSITORY,
-    }
-    values |= {f"connectors[0].events[{i}]": event for i, event in enumerate(events)}
-    return values
-
-
-def hooks(github: GitHubDoubleProcess) -> list[dict[str, Any]]:
-    resp = requests.get(f"{github.url}/_admin/hooks", timeout=10)
-    resp.raise_for_status()
-    result: list[dict[str, Any]] = resp.json()
-    return result
-
-
 def connector_outputs(project: Project) -> dict[str, Any]:
     found = project.stack.outputs()["connectors"].value
     assert CONNECTOR in found, f"stack outputs lack {CONNECTOR}: {sorted(found)}"
@@ -121,7 +101,7 @@ def lifecycle(e2e_plane: Path, e2e_api: KubeApi, github_double: GitHubDoubleProc
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
     before = snapshot(e2e_api)
     project = make_project(tmp_path_factory.mktemp("projects"), "e2e", state_dir, e2e_plane)
-    project.set_config(config_values(github_double.url, EVENTS),
+    project.set_config(SUBJECT.config(github_double.url, EVENTS),
                        {"connectors[0].credentials.token": github_double.token,
                         "connectors[0].webhookSecret": SECRET_1})
     state = Lifecycle(project, e2e_api, github_double, before)
@@ -157,10 +137,21 @@ class TestLifecycle:
         assert {"Application", "APIRule", "Deployment", "Service", "Job", "Secret", "ConfigMap"} <= kinds
         outside = {key for key in created if key.namespace not in ("", NAMESPACE)}
         assert outside == gateway_reader_rbac(), f"unexpected objects outside the connector namespace: {outside}"
+        # Nothing skipped Pulumi's await logic: up returned because the workloads really ran.
         deployments = api.items(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")
         assert deployments
-        assert all(
-            d["metadata"]["annotations"].get("pulumi.com/skipAwait") == "true" for d in deployments)
+        for deployment in deployments:
+            assert "pulumi.com/skipAwait" not in (deployment["metadata"].get("annotations") or {})
+            assert addons.deployment_available(deployment), deployment.get("status")
+            status = deployment["status"]
+            assert status.get("readyReplicas") == deployment["spec"]["replicas"], status
+        jobs = api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs")
+        assert jobs
+        assert all((j.get("status") or {}).get("succeeded") == 1 for j in jobs), [j.get("status") for j in jobs]
+        # The registrar pod wrote the services through its own ServiceAccount (Node,RBAC authorisation).
+        services = (app.get("spec") or {}).get("services") or []
+        assert services, f"the registration Job's pod wrote no spec.services: {app.get('spec')}"
+        assert any(entry.get("entries") for entry in services), services
         assert SECRET_1 in webhook_secret_in_cluster(api)
 
         lifecycle.outputs = outputs = connector_outputs(lifecycle.project)
@@ -174,6 +165,29 @@ class TestLifecycle:
         assert str(outputs["webhookIds"][REPOSITORY]) == str(hook["id"])
         lifecycle.hook_id = hook["id"]
 
+    def test_02a_ping_and_push_reach_the_publisher_pod(self, lifecycle: Lifecycle) -> None:
+        api, github = lifecycle.api, lifecycle.github
+        SUBJECT.route(github, api, lifecycle.outputs["webhookUrl"])
+        publisher = publisher_url(api)
+        requests.delete(f"{publisher}/events", timeout=10).raise_for_status()
+        owner, repo = REPOSITORY.split("/")
+        ping = requests.post(f"{github.url}/api/v3/repos/{owner}/{repo}/hooks/{lifecycle.hook_id}/pings",
+                             headers={"Authorization": f"token {github.token}"}, timeout=30)
+        assert ping.status_code == 204, ping.text
+        assert emit(github, REPOSITORY, "push", push_payload()) == 1
+        deliveries = {d["event"]: d for d in hook_deliveries(github, lifecycle.hook_id)
+                      if d["event"] in ("ping", "push") and d["status_code"] < 300}
+        assert set(deliveries) == {"ping", "push"}, hook_deliveries(github, lifecycle.hook_id)
+        # A 2xx means the gateway's spool holds the delivery (fsynced); publishing follows from the spool.
+        guids = {delivery["guid"] for delivery in deliveries.values()}
+        try:
+            wait_for(lambda: guids <= {event["id"] for event in published_events(publisher)}, 30,
+                     "the publisher pod to receive the ping and the push")
+        except KubeApiError:
+            pytest.fail(f"not at the publisher pod: {guids}; it has {published_events(publisher)}")
+        by_id = {event["id"]: event for event in published_events(publisher)}
+        assert by_id[deliveries["push"]["guid"]]["type"].endswith("push.v1"), by_id[deliveries["push"]["guid"]]
+
     def test_03_second_up_changes_nothing(self, lifecycle: Lifecycle) -> None:
         log, _ = driver.run("up", lifecycle.project.stack, expect_no_changes=True, quiet=True)
         assert log.changed() == []
@@ -185,7 +199,7 @@ class TestLifecycle:
 
     def test_05_config_change_previews_exactly_the_expected_updates(self, lifecycle: Lifecycle) -> None:
         project = lifecycle.project
-        project.set_config(config_values(lifecycle.github.url, [*EVENTS, "release"]),
+        project.set_config(SUBJECT.config(lifecycle.github.url, [*EVENTS, "release"]),
                            {"connectors[0].webhookSecret": SECRET_2})
         lifecycle.config_changed = True
         log, _ = driver.run("preview", project.stack, quiet=True)
@@ -214,7 +228,7 @@ class TestLifecycle:
 
     def test_06_up_applies_the_change(self, lifecycle: Lifecycle) -> None:
         if not lifecycle.config_changed:  # phase 05 was deselected or failed before setting it
-            lifecycle.project.set_config(config_values(lifecycle.github.url, [*EVENTS, "release"]),
+            lifecycle.project.set_config(SUBJECT.config(lifecycle.github.url, [*EVENTS, "release"]),
                                          {"connectors[0].webhookSecret": SECRET_2})
         driver.run("up", lifecycle.project.stack, quiet=True)
         found = hooks(lifecycle.github)
@@ -246,10 +260,9 @@ class TestLifecycle:
         log, _ = driver.run("destroy", lifecycle.project.stack, quiet=True)
         assert {step.op for step in log.changed()} == {"delete"}
         assert hooks(lifecycle.github) == []
+        # The namespace controller and the garbage collector run: pods, ReplicaSets and the namespace are gone.
+        wait_for(lambda: lifecycle.api.get(f"/api/v1/namespaces/{NAMESPACE}") is None, 120,
+                 f"namespace {NAMESPACE} to be gone")
+        assert lifecycle.api.items(f"/api/v1/namespaces/{NAMESPACE}/pods") == []
         left = snapshot(lifecycle.api) - lifecycle.before
-        # No namespace controller runs on the local control plane, so a deleted Namespace stays Terminating
-        # (on a cluster the controller empties and removes it). Everything else must be gone.
-        assert {str(k) for k in left} <= {f"Namespace.v1 {NAMESPACE}"}, sorted(map(str, left))
-        if left:
-            namespace = lifecycle.api.get(f"/api/v1/namespaces/{NAMESPACE}") or {}
-            assert namespace["metadata"].get("deletionTimestamp"), "namespace left behind without being deleted"
+        assert left == set(), sorted(map(str, left))

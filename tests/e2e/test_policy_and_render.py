@@ -21,7 +21,7 @@ from devtools.cluster import stack as driver
 from devtools.cluster.kubeapi import KubeApi, KubeApiError
 from tests.e2e.conftest import GitHubDoubleProcess
 from tests.e2e.project import make_project
-from tests.e2e.test_lifecycle import EVENTS, config_values
+from tests.e2e.test_lifecycle import EVENTS, SUBJECT
 from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300), pytest.mark.usefixtures("program_ready")]
@@ -40,7 +40,7 @@ def policy_dir() -> Path:
 def test_policy_pack_passes_on_the_program(e2e_plane: Path, github_double: GitHubDoubleProcess, state_dir: Path,
                                            policy_dir: Path, tmp_path: Path) -> None:
     project = make_project(tmp_path, "policy", state_dir, e2e_plane)
-    project.set_config(config_values(github_double.url, EVENTS),
+    project.set_config(SUBJECT.config(github_double.url, EVENTS),
                        {"connectors[0].credentials.token": github_double.token,
                         "connectors[0].webhookSecret": "policy-e2e-secret"})
     pack = driver.policy_pack_path(policy_dir, tmp_path / "pack")
@@ -103,7 +103,7 @@ def test_render_mode_writes_manifests_the_api_server_accepts(
         e2e_api: KubeApi, github_double: GitHubDoubleProcess, state_dir: Path, render_dir: Path, tmp_path: Path,
         applied: list[str]) -> None:
     project = make_project(tmp_path, "render", state_dir, kubeconfig=None)
-    values = config_values(github_double.url, EVENTS) | {"namespace": RENDER_NAMESPACE,
+    values = SUBJECT.config(github_double.url, EVENTS) | {"namespace": RENDER_NAMESPACE,
                                                          "renderYamlToDirectory": str(render_dir)}
     values["connectors[0].name"] = "github-render"
     project.set_config(values, {"connectors[0].credentials.token": github_double.token,

@@ -63,17 +63,21 @@ class Plane:
     run_dir: Path
     apiserver_port: int
     etcd_port: int
+    node: bool = False
+    """A real node runs with this plane (devtools/cluster/node.py): one such plane per machine."""
 
     def settings(self, authorization: str | None = None) -> cp.Settings:
         """Settings from the environment (``<prefix>*`` overrides) with this plane's defaults."""
         settings = cp.Settings.from_env(prefix=self.prefix, run_dir=self.run_dir,
                                         apiserver_port=self.apiserver_port, etcd_port=self.etcd_port)
+        if self.node:
+            settings = dataclasses.replace(settings, node=True)
         return dataclasses.replace(settings, authorization=authorization) if authorization else settings
 
 
 PLANES: dict[str, Plane] = {
     "test": Plane("KC_TEST_", TEST_RUN_DIR, apiserver_port=16543, etcd_port=23890),
-    "e2e": Plane("KC_E2E_", Path("/tmp/kyma-connectors/e2e-cp"), apiserver_port=16643, etcd_port=23990),
+    "e2e": Plane("KC_E2E_", Path("/tmp/kyma-connectors/e2e-cp"), apiserver_port=16643, etcd_port=23990, node=True),
     "rbac": Plane("KC_RBAC_", Path("/tmp/kyma-connectors/rbac-cp"), apiserver_port=16743, etcd_port=24090),
 }
 
