@@ -69,14 +69,14 @@ demo: venv toolchain  ## the main job on an embedded default: local cluster, loc
 demo-down: venv  ## tear the demo down
 	$(CLUSTER_ENV) $(PY) -m devtools.cluster.demo down
 
-cluster-up: venv toolchain  ## the local cluster alone (prints its KUBECONFIG)
-	$(CLUSTER_ENV) $(PY) -m devtools.cluster.controlplane up
+cluster-up: venv toolchain  ## the local cluster with its node (KC_NODE=0: the API server alone); prints its KUBECONFIG
+	$(CLUSTER_ENV) KC_NODE=$${KC_NODE:-1} $(PY) -m devtools.cluster.controlplane up
 
 cluster-images: venv toolchain  ## the local cluster's images, built by buildah from the project's Dockerfiles (cached)
 	$(CLUSTER_ENV) $(PY) -m devtools.cluster.images build
 
 cluster-down: venv  ## stop the local cluster
-	$(CLUSTER_ENV) $(PY) -m devtools.cluster.controlplane down
+	$(CLUSTER_ENV) KC_NODE=$${KC_NODE:-1} $(PY) -m devtools.cluster.controlplane down
 
 policy-preview: cluster-up  ## preview STACK (default local) through the real engine with the mandatory policy pack
 	$(CLUSTER_ENV) KUBECONFIG=$${KUBECONFIG:-$${KC_RUN_DIR:-/tmp/kyma-connectors/cp}/kubeconfig} \
@@ -128,4 +128,5 @@ toolchain:  ## the offline toolchain, built once into ~/.cache/kyma-connectors (
 	devtools/cluster/toolchain.sh
 
 e2e: venv toolchain  ## the real Pulumi engine against the local cluster and the doubles (a missing piece fails)
-	$(CLUSTER_ENV) KC_REQUIRE_CONTROLPLANE=1 $(VENV)/bin/pytest -q -m "e2e or controlplane"
+	$(CLUSTER_ENV) KC_REQUIRE_CONTROLPLANE=1 $(VENV)/bin/pytest -q -m "(e2e or controlplane) and not demo"
+	$(CLUSTER_ENV) KC_REQUIRE_CONTROLPLANE=1 $(VENV)/bin/pytest -q -m demo

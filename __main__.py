@@ -1,7 +1,7 @@
 """kyma-connectors: the Pulumi program (``pulumi up`` per environment).
 
 Deliberately thin: read and validate the whole stack config (every problem reported, nothing registered when any is
-found), set the stack-wide options (local control plane transform, GitOps render provider, the namespace), build one
+found), set the stack-wide options (GitOps render provider, the namespace), build one
 ``Connector`` per configured solution instance, export their outputs. Everything else lives in
 ``components/`` and ``kyma_connectors.program`` (the stack config).
 """
@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import Connector, ConnectorArgs, _local_mode
+from components import Connector, ConnectorArgs
 from components._naming import labels
 from kyma_connectors.program import StackSettings, load_settings
 
@@ -58,7 +58,6 @@ def connector_outputs(connector: Connector, *, generic: bool) -> dict[str, Any]:
 
 def main() -> None:
     settings = load_settings()  # raises ConfigValidationError (every problem) before any resource exists
-    _local_mode.register(settings.local_control_plane)
     opts = stack_options(settings)
     exported: dict[str, Any] = {}
     for connector in settings.connectors:

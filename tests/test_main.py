@@ -1,4 +1,4 @@
-"""The program (``__main__.py``) on the example stack: namespace, stack options, local mode, GitOps render, outputs."""
+"""The program (``__main__.py``) on the example stack: namespace, stack options, GitOps render, outputs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from components import _local_mode
 from kyma_connectors.program import ConfigValidationError
 from tests.support.crds import assert_valid_custom_resource
 from tests.support.pulumi_mocks import PROJECT, MockStack, example_config, run_main
@@ -63,20 +62,6 @@ def test_existing_namespace_is_not_created(stack_for: Any) -> None:
     namespaces = {r.k8s_namespace for r in stack.kubernetes()}
     assert "integrations" in namespaces
     assert namespaces <= {None, "kyma-system", "integrations", "extensions"}  # extensions: the Subscription's
-
-
-def test_local_control_plane_annotates_every_kubernetes_object(stack_for: Any) -> None:
-    """The local switch adds skipAwait and background deletion to every k8s object; without it, none has them."""
-    local = stack_for(localControlPlane=True)
-    run_main(local)
-    objects = local.kubernetes()
-    assert len(objects) > 20
-    for registration in objects:
-        annotations = registration.metadata.get("annotations") or {}
-        assert annotations.items() >= _local_mode.ANNOTATIONS.items(), registration.name
-    plain = stack_for()
-    run_main(plain)
-    assert not [r.name for r in plain.kubernetes() if "pulumi.com/skipAwait" in (r.metadata.get("annotations") or {})]
 
 
 def test_render_yaml_to_directory_routes_kubernetes_objects_to_a_render_provider(stack_for: Any) -> None:

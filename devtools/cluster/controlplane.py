@@ -295,7 +295,7 @@ def up(settings: Settings, timeout: float = 120.0, log: Log = _say) -> Path:
         _wipe(settings)
         settings.run_dir.mkdir(parents=True, exist_ok=True)
         if settings.node:
-            node.prepare_host(log)
+            node.prepare_host(settings.run_dir, log)
         for port, host in ((settings.etcd_port, "127.0.0.1"), (settings.etcd_peer_port, "127.0.0.1"),
                            (settings.apiserver_port, settings.host)):
             if not _port_free(port, host):
@@ -403,7 +403,7 @@ def down(settings: Settings, log: Log = _say) -> None:
         _stop_processes(settings, log)
         _wipe(settings)
         if settings.node:
-            node.release_host(log)
+            node.release_host(settings.run_dir, log)
     log(f"down; removed {settings.run_dir}")
 
 

@@ -4,36 +4,34 @@
     sourced)
     python -m devtools.cluster.demo down
 
-`up`: start the local control plane, the loopback GitHub double and the eventing publisher double; `pulumi up` the
-`local` stack (Pulumi.local.yaml) through the real CLI and engine, which registers the Application, Secrets, Job,
-gateway Deployment/Service/APIRule in the API server and the webhook on the GitHub double; then run the event
-gateway as a local process with the environment its Deployment gives the pod (plain values and secretKeyRefs read
-back from the API server; only the publisher URL, port and spool dir point at local things); send a delivery signed
-like GitHub signs it; print the CloudEvent the publisher receives, whether eventing would route it to the
-extension's Subscription (declared in Pulumi.local.yaml), and the stack outputs. Everything listens on
-127.0.0.1. `down`: stop the processes, `pulumi destroy`, stop the control plane.
+`up`: start the local cluster with its real node (devtools/cluster/controlplane.py; the images built from the
+project's Dockerfiles, the eventing publisher double as a pod behind `eventing-publisher-proxy.kyma-system`) and the
+loopback GitHub double; `pulumi up` the `local` stack (Pulumi.local.yaml) through the real CLI and engine, whose
+await logic returns once the registration Job's pod has written the Application and the gateway's pods pass their
+probes; route the hook's host to the gateway's Service (Istio's part on Kyma); have the double deliver a push, signed
+as GitHub signs it; print the CloudEvent the publisher pod received, whether eventing would route it to the
+extension's Subscription (declared in Pulumi.local.yaml), the stack outputs, and the `export KUBECONFIG=...` line. The
+cluster stays up. `down`: `pulumi destroy`, stop the double, stop the cluster.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
+import dataclasses
 import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
+from devtools.cluster import addons, procs
 from devtools.cluster import controlplane as cp
-from devtools.cluster import procs
 from devtools.cluster import stack as driver
 from devtools.cluster.kubeapi import KubeApi, KubeApiError, wait_for
 from kyma_connectors.core.eventing import TypeMatching, publisher_source, routes_to
@@ -52,8 +50,6 @@ class DemoError(Exception):
 class DemoSettings:
     run_dir: Path
     github_port: int
-    publisher_port: int
-    gateway_port: int
 
     @classmethod
     def from_env(cls) -> DemoSettings:
@@ -61,9 +57,12 @@ class DemoSettings:
         return cls(
             run_dir=Path(env.get("KC_DEMO_RUN_DIR", "/tmp/kyma-connectors/demo")),  # noqa: S108
             github_port=int(env.get("KC_DEMO_GITHUB_PORT", "18081")),  # Pulumi.local.yaml's apiUrl uses this port
-            publisher_port=int(env.get("KC_DEMO_PUBLISHER_PORT", "18082")),
-            gateway_port=int(env.get("KC_DEMO_GATEWAY_PORT", "18080")),
         )
+
+    @staticmethod
+    def plane() -> cp.Settings:
+        """The demo's cluster: the default plane (``KC_*``), always with its node."""
+        return dataclasses.replace(cp.Settings.from_env(), node=True)
 
 
 class Progress:
@@ -127,56 +126,21 @@ def _start(settings: DemoSettings, name: str, module: str, args: list[str], env:
     Progress.say(f"{name} pid {proc.pid}, log {settings.run_dir / (name + '.log')}")
 
 
-def pod_env(api: KubeApi, namespace: str, deployment: dict[str, Any]) -> dict[str, str]:
-    """The gateway container's environment as the kubelet would build it: values and secretKeyRefs resolved."""
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    env: dict[str, str] = {}
-    for var in container.get("env", []):
-        if "value" in var:
-            env[var["name"]] = str(var["value"])
-            continue
-        ref = (var.get("valueFrom") or {}).get("secretKeyRef")
-        if ref:
-            secret = api.get(f"/api/v1/namespaces/{namespace}/secrets/{ref['name']}") or {}
-            data = (secret.get("data") or {}).get(ref["key"])
-            if data is None:
-                raise DemoError(f"Secret {namespace}/{ref['name']} has no key {ref['key']!r}")
-            env[var["name"]] = base64.b64decode(data).decode()
-    return env
-
-
-def _gateway_deployment(api: KubeApi, namespace: str, connector: str) -> dict[str, Any]:
-    for deployment in api.items(f"/apis/apps/v1/namespaces/{namespace}/deployments"):
-        labels = deployment["metadata"].get("labels", {})
-        if labels.get("app.kubernetes.io/name") == "event-gateway" and connector in deployment["metadata"]["name"]:
-            return deployment
-    raise DemoError(f"no event-gateway Deployment for {connector} in namespace {namespace}")
-
-
-def sign(secret: str, body: bytes) -> str:
-    """GitHub's X-Hub-Signature-256 header value."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def up(settings: DemoSettings) -> None:
     progress = Progress(8)
-    progress.step("local control plane (etcd + kube-apiserver, Kyma CRDs)")
-    kubeconfig = cp.up(cp.Settings.from_env(), log=Progress.say)
+    progress.step("local cluster: control plane, a real node, the images built from the Dockerfiles, the publisher pod")
+    plane = settings.plane()
+    kubeconfig = cp.up(plane, log=Progress.say)
+    github = f"http://127.0.0.1:{settings.github_port}"
 
-    progress.step(f"GitHub double and eventing publisher double on 127.0.0.1:{settings.github_port}/"
-                  f"{settings.publisher_port}")
+    progress.step(f"GitHub double on {github} (a host process: it stands in for github.com)")
     stack = driver.select(STACK, REPO, env=_stack_env(kubeconfig))
     connector = _demo_connector(stack)
-    token = connector["credentials"]["token"]
-    _start(settings, "github", "devtools.doubles.github", ["--port", str(settings.github_port), "--token", token],
-           health=f"http://127.0.0.1:{settings.github_port}/_admin/hooks")
-    # The double reads the Application from the control plane, as Kyma's proxy does, so the demo shows the subject
-    # a Subscription with ``source: <connector name>`` listens on (docs/kyma-contracts.md, "Event source").
-    _start(settings, "publisher", "devtools.doubles.publisher",
-           ["--port", str(settings.publisher_port), "--kubeconfig", str(kubeconfig)],
-           health=f"http://127.0.0.1:{settings.publisher_port}/events")
+    _start(settings, "github", "devtools.doubles.github",
+           ["--port", str(settings.github_port), "--token", connector["credentials"]["token"]],
+           health=f"{github}/_admin/hooks")
 
-    progress.step(f"pulumi up --stack {STACK} (real CLI and engine, inline program)")
+    progress.step(f"pulumi up --stack {STACK} (real CLI and engine; its await logic waits for the pods)")
     log, _ = driver.run("up", stack, quiet=True)
     for op, names in log.by_op().items():
         Progress.say(f"{op}: {len(names)} resources")
@@ -184,51 +148,43 @@ def up(settings: DemoSettings) -> None:
         Progress.say("no changes (the stack was already up to date)")
     outputs = driver.outputs(stack)
     mine = outputs.get("connectors", {}).get(connector["name"], {})
-    hooks = requests.get(f"http://127.0.0.1:{settings.github_port}/_admin/hooks", timeout=10).json()
-    for hook in hooks:
-        Progress.say(f"webhook {hook['id']} on {hook['target']}: events {hook['events']} -> {hook['config']['url']}")
-
-    progress.step("event gateway as a local process, with its pod's environment read from the API server")
     configured = stack.get_all_config().get("kyma-connectors:namespace")
     namespace = configured.value if configured else "kyma-connectors"
     with KubeApi.from_kubeconfig(kubeconfig) as api:
-        env = pod_env(api, namespace, _gateway_deployment(api, namespace, connector["name"]))
-    env |= {"GATEWAY_PUBLISHER_URL": f"http://127.0.0.1:{settings.publisher_port}",
-            "GATEWAY_PORT": str(settings.gateway_port), "GATEWAY_HOST": "127.0.0.1",
-            "GATEWAY_SPOOL_DIR": str(settings.run_dir / "spool")}
-    if "GATEWAY_CATALOG" in env and not Path(env["GATEWAY_CATALOG"]).exists():
-        del env["GATEWAY_CATALOG"]  # an in-pod path; locally the default (specs/) is the same document
-    Progress.say("env: " + ", ".join(sorted(k if "SECRET" not in k else f"{k}=<from Secret>" for k in env)))
-    procs.stop(settings.run_dir, "gateway", "kyma_connectors.gateway", Progress.say)  # env may change
-    _start(settings, "gateway", "kyma_connectors.gateway", [], env=env,
-           health=f"http://127.0.0.1:{settings.gateway_port}/healthz")
+        for line in _workloads(api, namespace, connector["name"]):
+            Progress.say(line)
+        hook = _hook(github, mine)
+        Progress.say(f"webhook {hook['id']} on {hook['target']}: events {hook['events']} -> {hook['config']['url']}")
 
-    progress.step("a signed GitHub delivery (push) to the gateway's /webhook")
-    shared = Path(os.environ.get("KC_SHARED", REPO.parent / "shared"))
-    body = (shared / "github" / "payloads" / "push" / "payload.json").read_bytes()
-    delivery = str(uuid.uuid4())
-    secret = env["GATEWAY_WEBHOOK_SECRETS"].split(",")[0]
-    requests.delete(f"http://127.0.0.1:{settings.publisher_port}/events", timeout=10)
-    resp = requests.post(f"http://127.0.0.1:{settings.gateway_port}/webhook", data=body, timeout=10, headers={
-        "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/kyma-connectors-demo",
-        "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sign(secret, body),
-        "X-GitHub-Hook-ID": str(next(iter(mine.get("webhookIds", {}).values()), "0")),
-    })
-    Progress.say(f"delivery {delivery}: HTTP {resp.status_code} {resp.text[:200]}")
-    if resp.status_code >= 300:
-        raise DemoError(f"the gateway refused the delivery: HTTP {resp.status_code}")
+        progress.step("the hook's host routed to the gateway's Service (on Kyma: the APIRule and Istio's gateway)")
+        gateway = _gateway_service(api, namespace)
+        host = str(urlsplit(hook["config"]["url"]).hostname)
+        requests.put(f"{github}/_admin/ingress", json={host: gateway}, timeout=10).raise_for_status()
+        Progress.say(f"{host} -> {gateway}")
+        publisher = addons.service_url(api, addons.NAMESPACE, addons.NAME)
 
-    progress.step("the CloudEvent that reached the eventing publisher")
+    progress.step("GitHub delivers a push, signed with the hook's secret, to the gateway pods")
+    requests.delete(f"{publisher}/events", timeout=10).raise_for_status()
+    push = json.loads((_shared() / "github" / "payloads" / "push" / "payload.json").read_text())
+    requests.post(f"{github}/_admin/activity", timeout=30, json={
+        "scope": "repo", "target": hook["target"], "event": "push", "payload": push}).raise_for_status()
+    delivery = _hook(github, mine)["deliveries"][-1]
+    Progress.say(f"delivery {delivery['guid']}: HTTP {delivery['status_code']} {delivery['status']}")
+    if not 200 <= delivery["status_code"] < 300:
+        raise DemoError(f"the gateway refused the delivery: HTTP {delivery['status_code']} {delivery['status']}")
+
+    progress.step(f"the CloudEvent the publisher pod received ({addons.NAMESPACE}/{addons.NAME}, through cluster DNS)")
     events: list[dict[str, Any]] = []
 
     def arrived() -> bool:
-        events[:] = requests.get(f"http://127.0.0.1:{settings.publisher_port}/events", timeout=5).json()
+        events[:] = [e for e in requests.get(f"{publisher}/events", timeout=5).json() if e["id"] == delivery["guid"]]
         return bool(events)
 
     try:
-        wait_for(arrived, 30, "the CloudEvent at the publisher double")
+        wait_for(arrived, 30, "the CloudEvent at the publisher pod")
     except KubeApiError as exc:
-        raise DemoError(f"{exc}; gateway log:\n{procs.log_tail(settings.run_dir, 'gateway')}") from exc
+        raise DemoError(f"{exc}; the gateway's log: KUBECONFIG={kubeconfig} kubectl -n {namespace} logs "
+                        "-l app.kubernetes.io/name=event-gateway") from exc
     print(json.dumps(_summarise(events[0]), indent=2), flush=True)
 
     progress.step("the extension's Subscription, and whether Kyma eventing routes that event to it")
@@ -237,7 +193,45 @@ def up(settings: DemoSettings) -> None:
 
     progress.step("stack outputs")
     print(json.dumps(_shorten(outputs), indent=2, sort_keys=True), flush=True)
-    print("\n[demo] running. Processes log to " f"{settings.run_dir}; stop everything with `make demo-down`.")
+    print(f"\n[demo] running; the cluster stays up until `make demo-down`. To look around:\n"
+          f"export KUBECONFIG={kubeconfig}", flush=True)
+
+
+def _shared() -> Path:
+    return Path(os.environ.get("KC_SHARED", REPO.parent / "shared"))
+
+
+def _hook(github: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The connector's hook on the double, by the id the stack exported."""
+    ids = {str(i) for i in (outputs.get("webhookIds") or {}).values()}
+    found = [h for h in requests.get(f"{github}/_admin/hooks", timeout=10).json() if str(h["id"]) in ids]
+    if len(found) != 1:
+        raise DemoError(f"expected the stack's one hook on the GitHub double (ids {sorted(ids)}), found {len(found)}")
+    hook: dict[str, Any] = found[0]
+    return hook
+
+
+def _gateway_service(api: KubeApi, namespace: str) -> str:
+    for service in api.items(f"/api/v1/namespaces/{namespace}/services"):
+        if (service["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "event-gateway":
+            return addons.service_url(api, namespace, service["metadata"]["name"])
+    raise DemoError(f"no event-gateway Service in namespace {namespace}")
+
+
+def _workloads(api: KubeApi, namespace: str, application: str) -> list[str]:
+    """What ran: the pods, the Job's outcome, and the services the registrar pod wrote into the Application."""
+    lines = []
+    for pod in api.items(f"/api/v1/namespaces/{namespace}/pods"):
+        status = pod.get("status") or {}
+        ready = sum(1 for c in status.get("containerStatuses") or [] if c.get("ready"))
+        image = pod["spec"]["containers"][0]["image"]
+        lines.append(f"pod {pod['metadata']['name']}: {status.get('phase')}, {ready} ready, image {image}")
+    app = api.get(f"/apis/applicationconnector.kyma-project.io/v1alpha1/applications/{application}") or {}
+    services = (app.get("spec") or {}).get("services") or []
+    entries = sum(len(service.get("entries") or []) for service in services)
+    lines.append(f"Application {application}: {len(services)} service(s), {entries} entr(ies), "
+                 "written by the Job's pod")
+    return lines
 
 
 def _routing(api: KubeApi, namespace: str, application: str, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -281,9 +275,7 @@ def _shorten(value: Any, keep: int = 5) -> Any:
 def down(settings: DemoSettings) -> None:
     say: Callable[[str], None] = Progress.say
     print("[demo] stopping", flush=True)
-    for name, marker in (("gateway", "kyma_connectors.gateway"), ("publisher", "devtools.doubles.publisher")):
-        procs.stop(settings.run_dir, name, marker, say)
-    plane = cp.Settings.from_env()
+    plane = settings.plane()
     if cp.status(plane).healthy:
         stack = driver.select(STACK, REPO, env=_stack_env(plane.kubeconfig))
         try:

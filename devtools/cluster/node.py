@@ -49,6 +49,8 @@ DNS_SERVICE_IP: Final = "10.0.0.10"
 CLUSTER_DOMAIN: Final = "cluster.local"
 CNI_BIN_DIRS: Final = ("/usr/lib/cni", "/opt/cni/bin")
 CONTAINERD_ROOT: Final = Path("/var/lib/kyma-connectors/containerd")
+OWNER_FILE: Final = Path("/run/kyma-connectors/node-owner")
+"""The run dir of the plane whose node holds this machine's bridge, containerd root and iptables rules."""
 """Outside the run directory on purpose: imported images survive `down`, so the next `up` imports nothing new."""
 
 Log = Callable[[str], None]
@@ -131,10 +133,32 @@ def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str
     return subprocess.run(argv, check=check, capture_output=True, text=True)
 
 
-def prepare_host(log: Log) -> None:
-    """The bridge with the node's address, IP forwarding and bridged traffic through iptables (for Services)."""
+def _owner() -> Path | None:
+    try:
+        return Path(OWNER_FILE.read_text().strip())
+    except FileNotFoundError:
+        return None
+
+
+def owns_host(run_dir: Path) -> bool:
+    """Whether the plane in `run_dir` may use (or release) the host's node pieces: no other plane's node runs."""
+    owner = _owner()
+    if owner is None or owner == run_dir:
+        return True
+    return not any(procs.alive(owner, name, name) for name in AGENTS)
+
+
+def prepare_host(run_dir: Path, log: Log) -> None:
+    """Claim the host for this plane's node; the bridge with the node's address, IP forwarding and bridged traffic
+    through iptables (for Services). One node per machine: a second plane asking for one is refused, by name."""
     if os.geteuid() != 0:
         raise NodeError("the node needs root: containerd, kubelet and kube-proxy manage mounts, cgroups and iptables")
+    if not owns_host(run_dir):
+        raise NodeError(f"the node of the plane in {_owner()} is running (one node per machine): stop that plane "
+                        "first (make demo-down, make cluster-down, or python -m devtools.cluster.controlplane down "
+                        "with its settings)")
+    OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
+    OWNER_FILE.write_text(f"{run_dir}\n")
     if _run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
         _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
     addresses = _run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE]).stdout
@@ -150,8 +174,13 @@ def prepare_host(log: Log) -> None:
     log(f"bridge {BRIDGE} with {NODE_IP}/24; forwarding and bridge netfilter on")
 
 
-def release_host(log: Log) -> None:
-    """Remove the bridge and kube-proxy's iptables rules (the next `up` starts from a clean host)."""
+def release_host(run_dir: Path, log: Log) -> None:
+    """Remove the bridge and kube-proxy's iptables rules (the next `up` starts from a clean host), unless another
+    plane's node holds them."""
+    if not owns_host(run_dir):
+        log(f"the host's node belongs to the plane in {_owner()}; left it alone")
+        return
+    OWNER_FILE.unlink(missing_ok=True)
     if _run(["ip", "link", "show", BRIDGE], check=False).returncode == 0:
         _run(["ip", "link", "del", BRIDGE], check=False)
     with contextlib.suppress(NodeError):
@@ -423,7 +452,8 @@ def stop(paths: Paths, log: Log) -> None:
         log(f"killed {len(shims)} container shim(s) and their containers")
     procs.stop(paths.run_dir, "containerd", "containerd", log)
     unmount_below(paths.root)
-    _release_netns()
+    if owns_host(paths.run_dir):
+        _release_netns()
 
 
 def _release_netns() -> None:

@@ -154,7 +154,6 @@ class StackSettings:
     metrics_scraper: Scraper | None = DEFAULT_METRICS_SCRAPER
     """(namespace, pod labels) of the pods allowed to scrape the gateways; None admits none."""
     registry_url: str | None = None
-    local_control_plane: bool = False
     render_yaml_to_directory: str | None = None
 
     @property
@@ -182,7 +181,6 @@ def build_settings(raw: Mapping[str, Any], secret: SecretFn = pulumi.Output.secr
         oversize=raw.get("oversize", StackSettings.oversize),
         metrics_scraper=_scraper(raw.get("metricsScraper")),
         registry_url=raw.get("registryUrl", LEGACY_REGISTRY_URL) if contract is KymaContract.LEGACY else None,
-        local_control_plane=raw.get("localControlPlane", False),
         render_yaml_to_directory=raw.get("renderYamlToDirectory"),
     )
 

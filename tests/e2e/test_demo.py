@@ -1,6 +1,7 @@
 """`make demo` / `make demo-down` as a user runs them: the README's main command must work, and clean up after itself.
 
-The demo runs on its own control plane, run dirs, ports and state here, so a developer's running demo is untouched;
+The demo runs on its own cluster, run dirs, ports and state here, so a developer's running demo is untouched (but it
+needs the machine's one node: `make e2e` runs it after the other e2e tests have stopped theirs);
 only the GitHub double's port is fixed (18081, the `apiUrl` of Pulumi.local.yaml), so the test is skipped while it
 is taken.
 """
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.cluster.kubeapi import KubeApi
 from tests.support.paths import REPO
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300), pytest.mark.usefixtures("program_ready", "toolchain")]
+pytestmark = [pytest.mark.e2e, pytest.mark.demo, pytest.mark.timeout(600),
+              pytest.mark.usefixtures("program_ready", "toolchain")]
 
 
 def _free_port() -> int:
@@ -33,7 +36,7 @@ def _taken(port: int) -> bool:
 
 
 def _json_after(output: str, heading: str) -> dict[str, object]:
-    """The JSON document printed right after a `[demo n/7 ...] <heading>` line."""
+    """The JSON document printed right after a `[demo n/8 ...] <heading>` line."""
     text = output.split(heading, 1)[1].split("\n", 1)[1]
     result: dict[str, object] = json.JSONDecoder().raw_decode(text)[0]
     return result
@@ -48,15 +51,15 @@ def test_demo_up_shows_the_cloudevent_and_outputs_then_down_cleans_up(tmp_path: 
         **os.environ,
         "KC_RUN_DIR": str(tmp_path / "cp"), "KC_APISERVER_PORT": str(_free_port()),
         "KC_ETCD_PORT": str(_free_port()), "KC_ETCD_PEER_PORT": str(_free_port()),
-        "KC_DEMO_RUN_DIR": str(tmp_path / "demo"), "KC_DEMO_PUBLISHER_PORT": str(_free_port()),
-        "KC_DEMO_GATEWAY_PORT": str(_free_port()), "PULUMI_BACKEND_URL": f"file://{state}",
+        "KC_DEMO_RUN_DIR": str(tmp_path / "demo"), "PULUMI_BACKEND_URL": f"file://{state}",
     }
     env.pop("PULUMI_CONFIG_PASSPHRASE", None)  # the demo's own default must work
     try:
         up = subprocess.run(["make", "demo"], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=240)
+                            timeout=480)
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        event = _json_after(up.stdout, "the CloudEvent that reached the eventing publisher")
+        assert "written by the Job's pod" in up.stdout
+        event = _json_after(up.stdout, "the CloudEvent the publisher pod received")
         assert event["type"] == "push.v1"
         assert event["source"] == "github-demo"
         assert event["specversion"] == "1.0"
@@ -69,6 +72,11 @@ def test_demo_up_shows_the_cloudevent_and_outputs_then_down_cleans_up(tmp_path: 
         connector = outputs["connectors"]["github-demo"]  # type: ignore[index]
         assert connector["webhookUrl"] == "https://github-demo-webhook.local.kyma.dev/webhook"
         assert connector["webhookIds"] == {"octo-org/hello-world": "1"}
+        # The cluster stays up for the user, with the line that points kubectl at it.
+        kubeconfig = Path(up.stdout.rsplit("export KUBECONFIG=", 1)[1].split()[0])
+        with KubeApi.from_kubeconfig(kubeconfig) as api:
+            pods = api.items("/api/v1/namespaces/kyma-connectors/pods")
+        assert any(pod["status"].get("phase") == "Running" for pod in pods), [p["metadata"]["name"] for p in pods]
     finally:
         down = subprocess.run(["make", "demo-down"], cwd=REPO, env=env, capture_output=True,
                               text=True, timeout=240)

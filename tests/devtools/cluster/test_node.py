@@ -49,3 +49,28 @@ def test_a_missing_binary_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(procs.MissingTool, match="'kubelet' not found on PATH: run `make toolchain`"):
         node.binary("kubelet")
+
+
+def test_one_node_per_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plane may take (and release) the host's node pieces only while no other plane's node agent runs."""
+    monkeypatch.setattr(node, "OWNER_FILE", tmp_path / "node-owner")
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    assert node.owns_host(second)  # nobody holds the host yet
+    (tmp_path / "node-owner").write_text(f"{first}\n")
+    assert node.owns_host(first)
+    assert node.owns_host(second)  # the owner's agents are not running: a stale claim
+    link = tmp_path / "bin" / "containerd"  # a real process that looks like the owner's containerd
+    link.parent.mkdir()
+    link.symlink_to("/bin/sleep")
+    agent = procs.spawn(first, "containerd", [str(link), "30"])
+    try:
+        assert node.owns_host(first)
+        assert not node.owns_host(second)
+        released: list[str] = []
+        node.release_host(second, released.append)
+        assert "left it alone" in released[0]
+        assert (tmp_path / "node-owner").read_text().strip() == str(first)
+    finally:
+        agent.kill()
+        agent.wait()
