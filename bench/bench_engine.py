@@ -5,7 +5,8 @@ Not a test: it prints figures (bench/README.md records them with this command)::
     source devtools/cluster/env.sh && .venv/bin/python bench/bench_engine.py [--sizes 1 10] [--repeat 3]
 
 For each size it starts from an empty file-state stack in a temp project (the repo's program, N GitHub connectors
-against the loopback GitHub double, `localControlPlane: true`), on a fresh control plane of its own, and times with
+against the loopback GitHub double, the images built from the Dockerfiles), on a fresh cluster of its own with its real
+node (the await logic waits for every pod, so the figures include pod start-up), and times with
 the Automation API driver (the same CLI + engine `make e2e` uses): `preview` of the creates, `up` (creates), `preview`
 and `up` with nothing to change, and `destroy`. Each figure is the median of `--repeat` runs (preview/no-change runs
 repeat on the same stack; create/destroy repeat on a fresh stack). The ratio column compares with the 1-connector run
@@ -15,6 +16,7 @@ of the same process, so machine speed cancels out.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -37,8 +39,7 @@ PHASES = ("preview (create)", "up (create)", "preview (no change)", "up (no chan
 def config(github_url: str, size: int, namespace: str) -> dict[str, auto.ConfigValue]:
     values: dict[str, str] = {
         "clusterDomain": "bench.kyma.local", "namespace": namespace, "createNamespace": "true",
-        "localControlPlane": "true",
-        "images.gateway": "kc/event-gateway:bench", "images.registrar": "kc/registrar:bench",
+        "images.gateway": "kyma-connectors/event-gateway:local", "images.registrar": "kyma-connectors/registrar:local",
     }
     for i in range(size):
         values |= {f"connectors[{i}].name": f"gh-{i}", f"connectors[{i}].solution": "github",
@@ -82,8 +83,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    settings = cp.Settings.from_env(prefix="KC_BENCH_", run_dir=Path("/tmp/kyma-connectors/bench-cp"),
-                                    apiserver_port=16943, etcd_port=24290)
+    plane = cp.Settings.from_env(prefix="KC_BENCH_", run_dir=Path("/tmp/kyma-connectors/bench-cp"),
+                                 apiserver_port=16943, etcd_port=24290)
+    settings = dataclasses.replace(plane, node=True)
     cp.down(settings, log=lambda _: None)
     kubeconfig = cp.up(settings, log=lambda _: None)
     try:

@@ -4,7 +4,7 @@ Why this shape: `pulumi up` must be proven against a real API server (CRD valida
 resource versions), but CI has no container engine and no cluster provider. Without a node (the default), etcd and a
 version-stamped kube-apiserver on loopback are the only processes: no controllers, no garbage collector
 (`--enable-garbage-collector=false` keeps Foreground deletes from hanging on a finalizer nobody removes), and
-workloads never run; the program's local mode adds `pulumi.com/skipAwait`. With `<prefix>NODE=1` the plane also runs
+workloads never run: it serves the tests that need an API server alone. With `<prefix>NODE=1` the plane also runs
 controllers, a scheduler and a node (devtools/cluster/node.py), loads the images built from the project's
 Dockerfiles (devtools/cluster/images.py) and the publisher double as a pod (devtools/cluster/addons.py): Deployments,
 Jobs, garbage collection and cluster DNS are then real, and authorization is Node,RBAC.
