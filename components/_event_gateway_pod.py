@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import _pod_security as sec
 from components._event_gateway_network import FROM_INGRESS_LABEL
+from components._pull_secrets import pull_secrets
 from kyma_connectors.core import contract
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def deployment_spec(args: EventGatewayArgs, labels: dict[str, str], selector: di
                              ISTIO_PROXY_CONFIG: _proxy_config(args)},
             ),
             spec=k8s.core.v1.PodSpecArgs(
+                image_pull_secrets=pull_secrets(args.image_pull_secrets),
                 service_account_name=account.metadata.apply(lambda m: m["name"]),
                 automount_service_account_token=False,  # the gateway never calls the Kubernetes API
                 termination_grace_period_seconds=args.termination_grace_seconds,

@@ -85,6 +85,8 @@ class ConnectorArgs:
     registrar_image: str
     reconciler_image: str = "ghcr.io/kyma-connectors/reconciler:0.1.0"
     """Hook reconciler image (``events: subscribed`` only)."""
+    image_pull_secrets: tuple[str, ...] = ()
+    """``images.pullSecrets``: pull Secrets in the namespace, given to every pod of the connector."""
     eventing_backend: str = "nats"
     gateway: str = DEFAULT_GATEWAY
     """Istio Gateway (``namespace/name``) of the APIRule."""
@@ -105,7 +107,7 @@ class ConnectorArgs:
             reconciler_image=stack.reconciler_image, eventing_backend=stack.eventing_backend,
             kyma_contract=stack.kyma_contract, publisher_url=stack.publisher_url, registry_url=stack.registry_url,
             publisher_max_bytes=stack.publisher_max_bytes, oversize=stack.oversize,
-            metrics_scraper=stack.metrics_scraper,
+            metrics_scraper=stack.metrics_scraper, image_pull_secrets=stack.image_pull_secrets,
         )
 
     @property
@@ -265,14 +267,16 @@ class Connector(pulumi.ComponentResource):
         self.event_source = publisher_source(connector.name, application_labels(connector.name).get(TYPE_LABEL))
         job = RegistrationJob(child(name, "registrar"), RegistrationJobArgs(
             application=connector.name, namespace=args.namespace, manifest=manifest, specs=specs,
-            image=args.registrar_image, backend="application-registry" if args.legacy else "application-cr",
+            image=args.registrar_image, image_pull_secrets=args.image_pull_secrets,
+            backend="application-registry" if args.legacy else "application-cr",
             registry_url=args.registry_url,
             webhook_host=fqdn(connector.gateway_host, args.cluster_domain), istio_gateway=args.gateway,
         # The registrar patches the Application and reads the credential Secrets: both must exist first.
         ), opts=child_options(self, opts, application, secrets))
         gateway = EventGateway(child(name, "gateway"), EventGatewayArgs(
             application=connector.name, namespace=args.namespace, solution=connector.solution,
-            image=args.gateway_image, host=connector.gateway_host, cluster_domain=args.cluster_domain,
+            image=args.gateway_image, image_pull_secrets=args.image_pull_secrets,
+            host=connector.gateway_host, cluster_domain=args.cluster_domain,
             webhook_secret=SecretRef(name=secrets.webhook_secret_name, key=WEBHOOK_SECRET_KEY),
             gateway=args.gateway, publisher_url=args.publisher_url, legacy_events=args.legacy,
             publish_max_bytes=args.publisher_max_bytes, oversize=args.oversize,
@@ -339,7 +343,8 @@ class Connector(pulumi.ComponentResource):
         app = connector.app
         HookReconciler(child(name, "reconciler"), HookReconcilerArgs(
             application=connector.name, solution=connector.solution, source=self.event_source,
-            namespace=args.namespace, image=args.reconciler_image, api_url=str(connector.api_url),
+            namespace=args.namespace, image=args.reconciler_image, image_pull_secrets=args.image_pull_secrets,
+            api_url=str(connector.api_url),
             targets=connector.webhook_targets, webhook_url=gateway.webhook_url, token=connector.token,
             app_id=app.app_id if app else None, installation_id=app.installation_id if app else None,
             private_key=app.private_key if app else None, backend=args.eventing_backend,

@@ -99,6 +99,8 @@ class EventGatewayArgs:
     """``github`` | ``qualtrics`` | ``generic`` (``GATEWAY_SOLUTION``)."""
     image: str
     """Event gateway image reference."""
+    image_pull_secrets: tuple[str, ...] = ()
+    """Names of ``kubernetes.io/dockerconfigjson`` Secrets in the namespace, for a private registry."""
     host: str
     """APIRule host: a short label (the domain comes from the Istio Gateway) or an FQDN."""
     webhook_secret: SecretRef

@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 from components import _naming
 from components import _pod_security as sec
 from components._options import child_options
+from components._pull_secrets import pull_secrets
 from kyma_connectors.core import contract as c
 
 PORT: Final[int] = c.RECONCILER_HTTP_PORT
@@ -51,6 +52,8 @@ class HookReconcilerArgs:
     api_url: str
     targets: Sequence[str]
     webhook_url: pulumi.Input[str]
+    image_pull_secrets: tuple[str, ...] = ()
+    """Names of ``kubernetes.io/dockerconfigjson`` Secrets in the namespace, for a private registry."""
     token: pulumi.Input[str] | None = None
     app_id: str | None = None
     installation_id: str | None = None
@@ -134,6 +137,7 @@ class HookReconciler(pulumi.ComponentResource):
                         "prometheus.io/scrape": "true", "prometheus.io/port": str(PORT),
                         "prometheus.io/path": "/metrics"}),
                     spec=k8s.core.v1.PodSpecArgs(
+                        image_pull_secrets=pull_secrets(args.image_pull_secrets),
                         service_account_name=account.metadata.apply(lambda m: m["name"]),
                         security_context=sec.pod_security_context(), containers=[container],
                         termination_grace_period_seconds=10,

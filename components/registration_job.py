@@ -32,6 +32,7 @@ import yaml
 from components import _naming
 from components import _pod_security as sec
 from components._options import child_options
+from components._pull_secrets import pull_secrets
 from kyma_connectors.core import contract
 from kyma_connectors.core.manifest import FILE_NAME, Manifest
 
@@ -78,6 +79,8 @@ class RegistrationJobArgs:
     """Spec documents by file name (the names the manifest refers to), e.g. ``{"openapi.yaml": "..."}``."""
     image: str
     """Registrar image reference; pin a digest in production so the hash (and a re-run) follows image changes."""
+    image_pull_secrets: tuple[str, ...] = ()
+    """Names of ``kubernetes.io/dockerconfigjson`` Secrets in the namespace, for a private registry."""
     backend: Backend = "application-cr"
     """``application-cr`` (today's modular Kyma) or ``application-registry`` (Kyma 1.x, the legacy flag)."""
     registry_url: str | None = None
@@ -342,6 +345,7 @@ class RegistrationJob(pulumi.ComponentResource):
                 # A one-shot pod must not wait for an Istio sidecar that never exits (label form, Istio >= 1.10).
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels={**labels, "sidecar.istio.io/inject": "false"}),
                 spec=k8s.core.v1.PodSpecArgs(
+                    image_pull_secrets=pull_secrets(args.image_pull_secrets),
                     restart_policy="Never",  # required by podFailurePolicy; retries are new pods
                     service_account_name=account.metadata.apply(lambda m: m["name"]),
                     automount_service_account_token=args.backend == "application-cr",

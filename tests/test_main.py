@@ -101,3 +101,35 @@ def test_preview_registers_the_same_resources_as_up() -> None:
         names.append(sorted((r.type, r.name) for r in stack.registrations))
     assert len(names[0]) > 40
     assert names[0] == names[1]
+
+
+def _pod_specs(stack: MockStack) -> list[tuple[str, dict[str, Any]]]:
+    """(name, pod spec) of every workload the program registers: Deployments and Jobs (a CronJob's is nested)."""
+    found = []
+    for registration in stack.kubernetes():
+        spec = registration.inputs.get("spec") or {}
+        template = spec.get("template") or (spec.get("jobTemplate") or {}).get("spec", {}).get("template")
+        if template:
+            found.append((registration.name, template["spec"]))
+    return found
+
+
+def test_pull_secrets_reach_every_pod(stack_for: Any) -> None:
+    """`images.pullSecrets`: every pod of every connector pulls with them; without the key no pod names any."""
+    images = {**(example_config().get(f"{PROJECT}:images") or {}), "pullSecrets": ["regcred", "mirror.cred"]}
+    private = stack_for(images=images)
+    run_main(private)
+    pods = _pod_specs(private)
+    assert len(pods) >= 4  # a gateway Deployment and a registration Job per connector of the example stack
+    for name, spec in pods:
+        assert spec.get("imagePullSecrets") == [{"name": "regcred"}, {"name": "mirror.cred"}], name
+    public = stack_for()
+    run_main(public)
+    assert [name for name, spec in _pod_specs(public) if "imagePullSecrets" in spec] == []
+
+
+def test_a_pull_secret_that_is_no_secret_name_is_refused(stack_for: Any) -> None:
+    stack = stack_for(images={"pullSecrets": ["Reg_Cred"]})
+    with pytest.raises(ConfigValidationError, match=r"images\.pullSecrets\[0\]"):
+        run_main(stack)
+    assert stack.registrations == []

@@ -143,6 +143,8 @@ class StackSettings:
     gateway_image: str = DEFAULT_IMAGES["gateway"]
     registrar_image: str = DEFAULT_IMAGES["registrar"]
     reconciler_image: str = DEFAULT_IMAGES["reconciler"]
+    image_pull_secrets: tuple[str, ...] = ()
+    """``images.pullSecrets``: Secret names every pod of every connector pulls its image with."""
     eventing_backend: str = "nats"
     """``nats`` or ``eventmesh``: how the hook reconciler cleans names when it matches Subscriptions."""
     kyma_contract: KymaContract = KymaContract.MODULAR
@@ -174,6 +176,7 @@ def build_settings(raw: Mapping[str, Any], secret: SecretFn = pulumi.Output.secr
         gateway_image=images.get("gateway", DEFAULT_IMAGES["gateway"]),
         registrar_image=images.get("registrar", DEFAULT_IMAGES["registrar"]),
         reconciler_image=images.get("reconciler", DEFAULT_IMAGES["reconciler"]),
+        image_pull_secrets=tuple(images.get("pullSecrets") or ()),
         eventing_backend=raw.get("eventingBackend", "nats"),
         kyma_contract=contract,
         publisher_url=raw.get("publisherUrl", PUBLISHER_URLS[contract.value]),
