@@ -25,10 +25,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-lint: venv  ## ruff, mypy --strict and the layer contracts (import-linter)
+lint: venv lint-workflows  ## ruff, mypy --strict, the layer contracts (import-linter) and the workflows (actionlint)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+
+# actionlint, built once by the Go toolchain into the cache outside the clone, keyed by its pinned version.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(or $(KC_CACHE),$(HOME)/.cache/kyma-connectors)/tools/actionlint-$(ACTIONLINT_VERSION)/actionlint
+$(ACTIONLINT):
+	GOBIN=$(@D) GOMODCACHE=$(or $(KC_CACHE),$(HOME)/.cache/kyma-connectors)/go/mod GOFLAGS=-buildvcs=false \
+	  go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+.PHONY: lint-workflows
+lint-workflows: $(ACTIONLINT)  ## actionlint on .github/workflows (the release workflow runs only on GitHub)
+	$(ACTIONLINT) -no-color .github/workflows/*.yml
 
 test: venv  ## the fast test suite: Pulumi mocks, both services and the doubles as real loopback processes
 	$(VENV)/bin/pytest -q -m "not e2e"
