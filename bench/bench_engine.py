@@ -16,7 +16,9 @@ of the same process, so machine speed cancels out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import datetime
 import statistics
 import sys
 import tempfile
@@ -30,10 +32,13 @@ sys.path.insert(0, str(REPO))
 
 from devtools.cluster import controlplane as cp  # noqa: E402
 from devtools.cluster import stack as driver  # noqa: E402
+from devtools.cluster.kubeapi import KubeApi  # noqa: E402
 from devtools.doubles import process as doubles  # noqa: E402
 
 TOKEN = "ghp_bench_loopback_only"  # noqa: S105 - accepted by the loopback double only
 PHASES = ("preview (create)", "up (create)", "preview (no change)", "up (no change)", "destroy")
+POD_WINDOW, ENGINE_SHARE = "  of which pods start", "  of which engine"
+KUBEPODS_MEMORY = Path("/sys/fs/cgroup/memory/kubepods/memory.usage_in_bytes")  # kubelet's cgroupfs root, cgroup v1
 
 
 def config(github_url: str, size: int, namespace: str) -> dict[str, auto.ConfigValue]:
@@ -60,8 +65,40 @@ def timed(stack: auto.Stack, action: str, expect_no_changes: bool) -> float:
     return time.perf_counter() - start
 
 
+def _seconds(stamp: str) -> float:
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def pod_window(kubeconfig: Path, namespace: str) -> float:
+    """From the first pod's creation to the last pod's readiness (a Job's pod: its completion), in seconds: the part
+    of `up` the engine spends waiting for pods to start. Kubernetes stamps these to the second."""
+    with KubeApi.from_kubeconfig(kubeconfig) as api:
+        pods = api.items(f"/api/v1/namespaces/{namespace}/pods")
+    created, done = [], []
+    for pod in pods:
+        created.append(_seconds(pod["metadata"]["creationTimestamp"]))
+        status = pod.get("status") or {}
+        ready = [c["lastTransitionTime"] for c in status.get("conditions") or [] if c["type"] == "Ready"
+                 and c["status"] == "True"]
+        finished = [c["state"]["terminated"]["finishedAt"] for c in status.get("containerStatuses") or []
+                    if "terminated" in (c.get("state") or {})]
+        done.extend(_seconds(t) for t in ready + finished)
+    return max(done) - min(created) if created and done else 0.0
+
+
+def memory_mib(run_dir: Path) -> tuple[float, float]:
+    """Resident memory of the cluster's own processes (the pid files in its run dir) and the pods' cgroup usage."""
+    rss = 0
+    for pid_file in run_dir.glob("*.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            status = Path(f"/proc/{int(pid_file.read_text())}/status").read_text()
+            rss += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) * 1024
+    pods = int(KUBEPODS_MEMORY.read_text()) if KUBEPODS_MEMORY.exists() else 0
+    return rss / 2**20, pods / 2**20
+
+
 def bench_size(size: int, repeat: int, kubeconfig: Path, github_url: str, root: Path) -> dict[str, float]:
-    samples: dict[str, list[float]] = {phase: [] for phase in PHASES}
+    samples: dict[str, list[float]] = {phase: [] for phase in (*PHASES, POD_WINDOW, ENGINE_SHARE)}
     env = {"KUBECONFIG": str(kubeconfig), "PULUMI_CONFIG_PASSPHRASE": "bench"}
     for run in range(repeat):
         state = root / f"state-{size}-{run}"
@@ -69,12 +106,19 @@ def bench_size(size: int, repeat: int, kubeconfig: Path, github_url: str, root: 
         work = driver.scratch_project(root / f"project-{size}-{run}")
         stack = driver.select(f"bench{size}", work, REPO / "__main__.py",
                               env={**env, "PULUMI_BACKEND_URL": f"file://{state}"})
-        # A fresh namespace per run: a destroyed one stays Terminating (no namespace controller runs here).
-        stack.set_all_config(config(github_url, size, f"kc-bench-{size}-{run}"), path=True)
+        namespace = f"kc-bench-{size}-{run}"  # a fresh namespace per run: a destroyed one takes a while to go
+        stack.set_all_config(config(github_url, size, namespace), path=True)
         for phase, action, unchanged in (("preview (create)", "preview", False), ("up (create)", "up", False),
                                          ("preview (no change)", "preview", True), ("up (no change)", "up", True),
                                          ("destroy", "destroy", False)):
             samples[phase].append(timed(stack, action, unchanged))
+            if phase == "up (create)":
+                window = pod_window(kubeconfig, namespace)
+                samples[POD_WINDOW].append(window)
+                samples[ENGINE_SHARE].append(samples[phase][-1] - window)
+                own, pods = memory_mib(kubeconfig.parent)
+                print(f"{size} connector(s) up: cluster processes {own:.0f} MiB RSS, pods {pods:.0f} MiB (cgroup)",
+                      flush=True)
     return {phase: statistics.median(values) for phase, values in samples.items()}
 
 
@@ -99,7 +143,7 @@ def main() -> int:
     print(f"\npulumi wall time on the local control plane, median of {args.repeat} (seconds; x = ratio to "
           f"{min(results)} connector(s))")
     print(f"{'phase':<22}" + "".join(f"{str(size) + ' conn.':>18}" for size in results))
-    for phase in PHASES:
+    for phase in (*PHASES[:2], POD_WINDOW, ENGINE_SHARE, *PHASES[2:]):
         cells = "".join(f"{results[size][phase]:>9.2f} ({results[size][phase] / base[phase]:>4.1f}x)"
                         for size in results)
         print(f"{phase:<22}{cells}")
