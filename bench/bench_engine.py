@@ -74,7 +74,8 @@ def pod_window(kubeconfig: Path, namespace: str) -> float:
     of `up` the engine spends waiting for pods to start. Kubernetes stamps these to the second."""
     with KubeApi.from_kubeconfig(kubeconfig) as api:
         pods = api.items(f"/api/v1/namespaces/{namespace}/pods")
-    created, done = [], []
+    created: list[float] = []
+    done: list[float] = []
     for pod in pods:
         created.append(_seconds(pod["metadata"]["creationTimestamp"]))
         status = pod.get("status") or {}
