@@ -75,3 +75,13 @@ def service_url(api: KubeApi, namespace: str, name: str) -> str:
         raise LookupError(f"Service {namespace}/{name} not found")
     spec = service["spec"]
     return f"http://{spec['clusterIP']}:{spec['ports'][0]['port']}"
+
+
+def gateway_url(api: KubeApi, namespace: str) -> str:
+    """The URL of the one event gateway Service in `namespace` (label ``app.kubernetes.io/name: event-gateway``):
+    where the ingress gateway would send the APIRule's host on Kyma."""
+    names = [s["metadata"]["name"] for s in api.items(f"/api/v1/namespaces/{namespace}/services")
+             if (s["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "event-gateway"]
+    if len(names) != 1:
+        raise LookupError(f"expected one event-gateway Service in namespace {namespace}, found {names}")
+    return service_url(api, namespace, names[0])

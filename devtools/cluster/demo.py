@@ -34,6 +34,7 @@ from devtools.cluster import addons, procs
 from devtools.cluster import controlplane as cp
 from devtools.cluster import stack as driver
 from devtools.cluster.kubeapi import KubeApi, KubeApiError, wait_for
+from devtools.doubles.shared_data import SharedDataMissing, shared_path
 from kyma_connectors.core.eventing import TypeMatching, publisher_source, routes_to
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,7 +158,7 @@ def up(settings: DemoSettings) -> None:
         Progress.say(f"webhook {hook['id']} on {hook['target']}: events {hook['events']} -> {hook['config']['url']}")
 
         progress.step("the hook's host routed to the gateway's Service (on Kyma: the APIRule and Istio's gateway)")
-        gateway = _gateway_service(api, namespace)
+        gateway = addons.gateway_url(api, namespace)
         host = str(urlsplit(hook["config"]["url"]).hostname)
         requests.put(f"{github}/_admin/ingress", json={host: gateway}, timeout=10).raise_for_status()
         Progress.say(f"{host} -> {gateway}")
@@ -165,7 +166,7 @@ def up(settings: DemoSettings) -> None:
 
     progress.step("GitHub delivers a push, signed with the hook's secret, to the gateway pods")
     requests.delete(f"{publisher}/events", timeout=10).raise_for_status()
-    push = json.loads((_shared() / "github" / "payloads" / "push" / "payload.json").read_text())
+    push = json.loads(shared_path("github/payloads/push/payload.json").read_text())
     requests.post(f"{github}/_admin/activity", timeout=30, json={
         "scope": "repo", "target": hook["target"], "event": "push", "payload": push}).raise_for_status()
     delivery = _hook(github, mine)["deliveries"][-1]
@@ -197,10 +198,6 @@ def up(settings: DemoSettings) -> None:
           f"export KUBECONFIG={kubeconfig}", flush=True)
 
 
-def _shared() -> Path:
-    return Path(os.environ.get("KC_SHARED", REPO.parent / "shared"))
-
-
 def _hook(github: str, outputs: dict[str, Any]) -> dict[str, Any]:
     """The connector's hook on the double, by the id the stack exported."""
     ids = {str(i) for i in (outputs.get("webhookIds") or {}).values()}
@@ -209,13 +206,6 @@ def _hook(github: str, outputs: dict[str, Any]) -> dict[str, Any]:
         raise DemoError(f"expected the stack's one hook on the GitHub double (ids {sorted(ids)}), found {len(found)}")
     hook: dict[str, Any] = found[0]
     return hook
-
-
-def _gateway_service(api: KubeApi, namespace: str) -> str:
-    for service in api.items(f"/api/v1/namespaces/{namespace}/services"):
-        if (service["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "event-gateway":
-            return addons.service_url(api, namespace, service["metadata"]["name"])
-    raise DemoError(f"no event-gateway Service in namespace {namespace}")
 
 
 def _workloads(api: KubeApi, namespace: str, application: str) -> list[str]:
@@ -295,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = DemoSettings.from_env()
     try:
         up(settings) if args.action == "up" else down(settings)
-    except (DemoError, driver.StackError, cp.ControlPlaneError, KubeApiError) as exc:
+    except (DemoError, driver.StackError, cp.ControlPlaneError, KubeApiError, LookupError, SharedDataMissing) as exc:
         print(f"\n[demo] failed: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -52,9 +52,7 @@ class Subject:
 
     def gateway_service(self, api: KubeApi) -> str:
         """Base URL (ClusterIP) of the connector's gateway Service: where Istio would route the APIRule's host."""
-        services = api.items(f"/api/v1/namespaces/{self.namespace}/services")
-        assert len(services) == 1, [s["metadata"]["name"] for s in services]
-        return addons.service_url(api, self.namespace, services[0]["metadata"]["name"])
+        return addons.gateway_url(api, self.namespace)
 
     def gateway_pods(self, api: KubeApi) -> list[dict[str, Any]]:
         return [pod for pod in api.items(f"/api/v1/namespaces/{self.namespace}/pods")
