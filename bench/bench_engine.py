@@ -5,12 +5,12 @@ Not a test: it prints figures (bench/README.md records them with this command)::
     source devtools/cluster/env.sh && .venv/bin/python bench/bench_engine.py [--sizes 1 10] [--repeat 3]
 
 For each size it starts from an empty file-state stack in a temp project (the repo's program, N GitHub connectors
-against the loopback GitHub double, the images built from the Dockerfiles), on a fresh cluster of its own with its real
-node (the await logic waits for every pod, so the figures include pod start-up), and times with
-the Automation API driver (the same CLI + engine `make e2e` uses): `preview` of the creates, `up` (creates), `preview`
-and `up` with nothing to change, and `destroy`. Each figure is the median of `--repeat` runs (preview/no-change runs
-repeat on the same stack; create/destroy repeat on a fresh stack). The ratio column compares with the 1-connector run
-of the same process, so machine speed cancels out.
+against the loopback GitHub double, one gateway replica each, the images built from the Dockerfiles), on a fresh
+cluster of its own with its real node (the await logic waits for every pod, so the figures include pod start-up), and
+times with the Automation API driver (the same CLI + engine `make e2e` uses): `preview` of the creates, `up`
+(creates), `preview` and `up` with nothing to change, and `destroy`. Each figure is the median of `--repeat` runs
+(preview/no-change runs repeat on the same stack; create/destroy repeat on a fresh stack). The ratio column compares
+with the 1-connector run of the same process, so machine speed cancels out.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ from devtools.doubles import process as doubles  # noqa: E402
 TOKEN = "ghp_bench_loopback_only"  # noqa: S105 - accepted by the loopback double only
 PHASES = ("preview (create)", "up (create)", "preview (no change)", "up (no change)", "destroy")
 POD_WINDOW, ENGINE_SHARE = "  of which pods start", "  of which engine"
+GATEWAY_REPLICAS = 1
+"""One gateway pod per connector, not the default two: the node has 2 CPUs, and ten connectors' twenty gateways at
+100m each already claim all of it, so the registration Jobs' pods stay Pending ("Insufficient cpu") and `up` never
+ends. The engine's work per connector is the same either way."""
 KUBEPODS_MEMORY = Path("/sys/fs/cgroup/memory/kubepods/memory.usage_in_bytes")  # kubelet's cgroupfs root, cgroup v1
 
 
@@ -50,7 +54,8 @@ def config(github_url: str, size: int, namespace: str) -> dict[str, auto.ConfigV
         values |= {f"connectors[{i}].name": f"gh-{i}", f"connectors[{i}].solution": "github",
                    f"connectors[{i}].apiUrl": f"{github_url}/api/v3",
                    f"connectors[{i}].github.repositories[0]": f"bench/repo-{i}",
-                   f"connectors[{i}].events[0]": "push", f"connectors[{i}].events[1]": "issues"}
+                   f"connectors[{i}].events[0]": "push", f"connectors[{i}].events[1]": "issues",
+                   f"connectors[{i}].gateway.replicas": str(GATEWAY_REPLICAS)}
     result = {f"kyma-connectors:{k}": auto.ConfigValue(v) for k, v in values.items()}
     for i in range(size):
         result[f"kyma-connectors:connectors[{i}].credentials.token"] = auto.ConfigValue(TOKEN, secret=True)
