@@ -12,9 +12,10 @@ holds a header, a body or a query string: credentials cannot travel inside these
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import requests
+if TYPE_CHECKING:  # only a type here: the event gateway imports these errors and has no use for requests
+    import requests
 
 NOT_REPEATED: Final[str] = "not-idempotent"
 """``HttpFailure.gave_up``: one attempt was all we dared; the method is not idempotent and the server may have

@@ -13,13 +13,13 @@ large one is verified while it streams to disk and parsed only once authentic, o
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import nullcontext
 from typing import Any
 
+import orjson
 from opentelemetry import trace
 from opentelemetry.context import Context
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -272,7 +272,7 @@ def _with_trace_context(event: Event, context: Context | None) -> Event:
 async def _respond(
     send: Send, status: int, document: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    await _send(send, status, json.dumps(document).encode("utf-8"), JSON_HEADERS + (extra or []))
+    await _send(send, status, orjson.dumps(document), JSON_HEADERS + (extra or []))
 
 
 async def _send(send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]]) -> None:

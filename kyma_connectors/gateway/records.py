@@ -8,12 +8,13 @@ is valid only when its full length is present *and* its CRC matches.
 
 from __future__ import annotations
 
-import json
 import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+import orjson
 
 FRAME: Final[struct.Struct] = struct.Struct(">II")
 HEADER_LEN: Final[struct.Struct] = struct.Struct(">I")
@@ -53,13 +54,16 @@ def encode(event: Event) -> bytes:
     event_id = event.id.encode("utf-8")
     head = event.header()
     del head["id"]
-    head_bytes = json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    payload = b"".join(
-        (ID_LEN.pack(len(event_id)), event_id, HEADER_LEN.pack(len(head_bytes)), head_bytes, event.data)
-    )
-    if len(payload) > MAX_RECORD_BYTES:
+    try:
+        head_bytes = orjson.dumps(head)
+    except orjson.JSONEncodeError as exc:  # a str that is not Unicode text (an unpaired surrogate)
+        raise RecordError(f"event header cannot be stored: {exc}") from exc
+    front = b"".join((ID_LEN.pack(len(event_id)), event_id, HEADER_LEN.pack(len(head_bytes)), head_bytes))
+    length = len(front) + len(event.data)
+    if length > MAX_RECORD_BYTES:
         raise RecordError("event too large for one spool record")
-    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+    # the CRC continued over the data, and one join: the data (most of the record) is copied once, not twice
+    return b"".join((FRAME.pack(length, zlib.crc32(event.data, zlib.crc32(front))), front, event.data))
 
 
 def peek_id(payload: bytes | memoryview) -> str:
@@ -84,8 +88,8 @@ def decode_payload(payload: bytes) -> Event:
     if end > len(payload):
         raise RecordError("record header overruns the payload")
     try:
-        head = json.loads(payload[start:end])
-    except ValueError as exc:
+        head = orjson.loads(payload[start:end])
+    except orjson.JSONDecodeError as exc:
         raise RecordError("record header is not JSON") from exc
     if not isinstance(head, dict) or not all(isinstance(head.get(k), str) for k in ("type", "source", "time")):
         raise RecordError("record header lacks type, source or time")

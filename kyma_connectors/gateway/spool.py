@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -46,6 +46,8 @@ LOG = logging.getLogger(__name__)
 FULL_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 INLINE_READ_BYTES: Final[int] = 64 * 1024
 """Reads up to this size run on the event loop (page-cache hits); larger ones on the reader thread."""
+ID_TRACKING_LIMIT: Final[int] = 1_000_000
+"""Ids remembered per segment (a pointer each, the strs are the dedup window's): beyond, retiring reads them back."""
 PROBE_INTERVAL: Final[float] = 5.0
 PROBE_HEADROOM: Final[int] = 1024 * 1024
 """Free space (and quota room) a probe wants before the spool counts as writable again."""
@@ -91,6 +93,11 @@ class Spool:
         self.on_damaged = on_damaged
         """Called once per damaged record found (recovery or reading): the metric."""
         self._skips: dict[int, dict[int, int]] = {}
+        self._segment_ids: dict[int, list[str]] = {}
+        """Per segment, every id in it, for segments whose records were all committed by this process (or seen by
+        recovery): retiring one then writes its ids to the dedup log without reading the segment back. The strs
+        are the dedup window's; a list costs a pointer per id, and at most ``ID_TRACKING_LIMIT`` are kept."""
+        self._tracked_ids = 0
         """Per segment: start -> end of each damaged byte range the reader steps over."""
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
@@ -120,8 +127,11 @@ class Spool:
         self._batch_ids: list[str] = []
         self._batch_futures: list[asyncio.Future[None]] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
-        self._committer: asyncio.Task[None] | None = None
-        self._committed = asyncio.Event()
+        self._writing: asyncio.Future[None] | None = None
+        """Done when the writer thread has nothing left to commit (what :meth:`close` waits for)."""
+        self._commit_waiter: asyncio.Future[None] | None = None
+        """The forwarder waiting for the next commit (one reader: a plain future is cheaper than an Event + timeout
+        task per wake-up, which at a steady rate is one per delivery)."""
         self._closing = False
         self.committed = Position(0, 0)
 
@@ -178,6 +188,8 @@ class Spool:
             start = self._ack.offset if number == self._ack.segment else 0
             self.backlog += sum(1 for _id, end in found.records if end > start)
         self._segment = successor if successor in empty else (live[-1] if live else successor)
+        self._segment_ids[self._segment] = list(scans[self._segment].ids) if self._segment in scans else []
+        self._tracked_ids = len(self._segment_ids[self._segment])
         if not live:
             self._ack = Position(self._segment, 0)
             self._ack_file.write(self._ack)
@@ -210,8 +222,8 @@ class Spool:
     async def close(self) -> None:
         """Refuse new appends, let the running commit finish, release files."""
         self._closing = True
-        if self._committer is not None:
-            await asyncio.shield(self._committer)
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
         self._writer.submit(self._close_fd).result()
         self._ack_file.close()
         if self._reading is not None:
@@ -244,44 +256,64 @@ class Spool:
         self._batch.append(record)
         self._batch_ids.append(event.id)
         self._batch_futures.append(future)
-        if self._committer is None:
-            self._committer = asyncio.ensure_future(self._commit_loop())
+        if self._writing is None:
+            self._start_commit()
         try:
             await asyncio.shield(future)
         finally:
             self._pending.pop(event.id, None)
         return Appended.ACCEPTED
 
-    async def _commit_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._batch:
-                records, ids, futures = self._batch, self._batch_ids, self._batch_futures
-                self._batch, self._batch_ids, self._batch_futures = [], [], []
-                try:
-                    position = await loop.run_in_executor(self._writer, self._write, records)
-                except Exception as exc:  # whatever it is, every waiter gets an answer: 503, nothing acknowledged
-                    if not isinstance(exc, SpoolError):
-                        LOG.exception("unexpected failure of a spool write")
-                        exc = SpoolError(f"spool write failed ({type(exc).__name__})")
-                    self.healthy = False
-                    self.full = isinstance(exc, SpoolFullError)
-                    self._failed_at = time.monotonic()
-                    for future in futures:
-                        future.set_exception(type(exc)(str(exc)))
-                        future.exception()  # retrieved here: waiters that went away must not warn
-                    continue
-                self.healthy, self.full = True, False
-                self.window.extend(ids)
-                self.backlog += len(ids)
-                self.committed = position
-                self._committed.set()
-                for future in futures:
-                    future.set_result(None)
-        finally:
-            self._committer = None
+    def _start_commit(self) -> None:
+        """Hand the batch gathered so far to the writer thread; :meth:`_written` answers it on the loop.
 
-    def _write(self, records: list[bytes]) -> Position:
+        Callbacks rather than a task awaiting ``run_in_executor``: at a steady rate most batches hold one delivery,
+        and a task plus the future chain that wraps the thread's result cost more than the write's own Python.
+        """
+        records, ids, futures = self._batch, self._batch_ids, self._batch_futures
+        self._batch, self._batch_ids, self._batch_futures = [], [], []
+        loop = asyncio.get_running_loop()
+        if self._writing is None:
+            self._writing = loop.create_future()
+        done = self._writer.submit(self._write, records)
+        done.add_done_callback(lambda result: loop.call_soon_threadsafe(self._written, result, ids, futures))
+
+    def _written(
+        self, done: Future[tuple[Position, int]], ids: list[str], futures: list[asyncio.Future[None]]
+    ) -> None:
+        """On the loop: answer every waiter of a finished write, then start the next batch if one gathered."""
+        exc = done.exception()
+        if exc is not None:  # whatever it is, every waiter gets an answer: 503, nothing acknowledged
+            if not isinstance(exc, SpoolError):
+                LOG.error("unexpected failure of a spool write", exc_info=exc)
+                exc = SpoolError(f"spool write failed ({type(exc).__name__})")
+            self.healthy = False
+            self.full = isinstance(exc, SpoolFullError)
+            self._failed_at = time.monotonic()
+            for future in futures:
+                if not future.done():
+                    future.set_exception(type(exc)(str(exc)))
+                    future.exception()  # retrieved here: waiters that went away must not warn
+        else:
+            self.healthy, self.full = True, False
+            self.window.extend(ids)
+            self.backlog += len(ids)
+            self.committed, start = done.result()
+            self._track_ids(self.committed.segment, start, ids)
+            waiter, self._commit_waiter = self._commit_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        if self._batch:
+            self._start_commit()
+            return
+        writing, self._writing = self._writing, None
+        if writing is not None and not writing.done():
+            writing.set_result(None)
+
+    def _write(self, records: list[bytes]) -> tuple[Position, int]:
         """Writer thread: append one batch and fdatasync it; undo a partial write on failure."""
         blob = b"".join(records)
         if self._unpublished_bytes() + len(blob) > self.max_bytes:
@@ -304,7 +336,19 @@ class Spool:
         with self._lock:
             self._total_bytes += len(blob)
             self._segment_sizes[self._segment] = self._size
-        return Position(self._segment, self._size)
+        return Position(self._segment, self._size), start
+
+    def _track_ids(self, segment: int, start: int, ids: list[str]) -> None:
+        """Remember the ids committed to ``segment``: only for a segment tracked from its first record on (a list
+        that missed some would make the dedup log forget them), and within ``ID_TRACKING_LIMIT``."""
+        with self._lock:
+            tracked = self._segment_ids.get(segment)
+            if tracked is None:
+                if start != 0 or self._tracked_ids + len(ids) > ID_TRACKING_LIMIT:
+                    return
+                tracked = self._segment_ids[segment] = []
+            tracked.extend(ids)
+            self._tracked_ids += len(ids)
 
     def _unpublished_bytes(self) -> int:
         """Bytes not yet acknowledged: what the quota limits (published bytes go when their segment is retired)."""
@@ -407,9 +451,13 @@ class Spool:
         """Return once something was committed past ``seen`` (or after ``timeout``)."""
         if self.committed > seen:
             return
-        self._committed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._committed.wait(), timeout)
+        loop = asyncio.get_running_loop()
+        waiter = self._commit_waiter = loop.create_future()
+        timer = loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
 
     async def read(self, position: Position, max_records: int) -> tuple[list[tuple[Event, Position]], Position]:
         """Committed records from ``position`` on, each with the position after it (its ack position), and where
@@ -491,8 +539,11 @@ class Spool:
 
     def _retire(self, number: int) -> list[str]:
         """Delete a finished segment after persisting its ids to the dedup log (so dedup outlives the segment)."""
+        with self._lock:
+            tracked = self._segment_ids.pop(number, None)
+            self._tracked_ids -= len(tracked or ())
         try:
-            ids = scan(self._path(number).read_bytes()).ids
+            ids = tracked if tracked is not None else scan(self._path(number).read_bytes()).ids
         except FileNotFoundError:
             ids = []
         self.dedup_log.append(ids)
@@ -505,6 +556,11 @@ class Spool:
 
     def _path(self, number: int) -> Path:
         return segment_path(self.segments_dir, number)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _errno_name(exc: OSError) -> str:

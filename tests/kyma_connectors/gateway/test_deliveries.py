@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyma_connectors.core.catalog import load_catalog
-from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued
-from kyma_connectors.gateway.errors import DeliveryError
+from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued, parse_json
+from kyma_connectors.gateway.errors import DeliveryError, MalformedDeliveryError
 from kyma_connectors.gateway.records import Event
 from kyma_connectors.gateway.settings import Settings
 
@@ -159,3 +159,35 @@ def test_arbitrary_input_only_raises_delivery_errors(
     if isinstance(result, Event):
         assert result.source == "app"
         json.loads(result.data)  # data is always valid JSON
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b'{"n": 1e400}', {"n": float("inf")}),  # beyond a double: orjson refuses, RFC 8259 section 9 allows it
+        # read as a double (only the mapping's string fields are used; the data is published byte for byte)
+        (b'{"n": 123456789012345678901234567890}', {"n": 1.2345678901234568e29}),
+        (b"[" * 600 + b"]" * 600, json.loads(b"[" * 600 + b"]" * 600)),
+        (b'{"e": "\\ud83d\\ude00"}', {"e": "\U0001f600"}),
+    ],
+    ids=["huge-number", "big-integer", "deep-nesting", "surrogate-pair"],
+)
+def test_parse_json_accepts_every_rfc_8259_text_whichever_parser_reads_it(text: bytes, expected: object) -> None:
+    assert parse_json(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (b'\xef\xbb\xbf{"a": 1}', "byte order mark"),
+        (b'{"a": "\xff"}', "not UTF-8"),
+        (b'{"a": NaN}', "NaN is not a JSON number"),
+        (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
+        (b'{"a": "\\ud800"}', "unpaired UTF-16 surrogate"),
+        (b'{"a": 1} x', "not valid JSON"),
+    ],
+    ids=["bom", "not-utf8", "nan", "infinity", "lone-surrogate", "trailing-garbage"],
+)
+def test_parse_json_names_the_rule_a_refused_text_breaks(text: bytes, rule: str) -> None:
+    with pytest.raises(MalformedDeliveryError, match=rule):
+        parse_json(text)

@@ -112,6 +112,43 @@ def test_retired_segments_keep_their_ids_in_the_dedup_log(tmp_path: Path) -> Non
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("limit", [spool_module.ID_TRACKING_LIMIT, 0], ids=["ids-remembered", "ids-read-back"])
+def test_retiring_writes_every_id_of_the_segment_to_the_dedup_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Whether the segment's ids were remembered as they were committed (and, for the segment recovery continues, as
+    recovery found them) or are read back from the file, the dedup log gets exactly the segment's ids, in order."""
+    monkeypatch.setattr(spool_module, "ID_TRACKING_LIMIT", limit)
+
+    async def scenario() -> None:
+        spool = make(tmp_path, segment_bytes=64 * 1024, dedup_window=10_000)
+        spool.open()
+        await append_all(spool, range(0, 100))
+        await spool.close()
+        spool = make(tmp_path, segment_bytes=64 * 1024, dedup_window=10_000)
+        spool.open()  # the first segment goes on taking records: its ids so far come from recovery
+        for start in range(100, 600, 50):
+            await append_all(spool, range(start, start + 50))
+        assert len(list((tmp_path / "segments").glob("*.seg"))) > 2
+        records = await read_all(spool)
+        await spool.acknowledge(records[-1][1])
+        await spool.close()
+
+    asyncio.run(scenario())
+    logged = (tmp_path / "dedup.log").read_text().split()
+    remaining = [e.id for e, _ in asyncio.run(_records_of(tmp_path))]
+    assert logged + remaining == [f"id-{n}" for n in range(600)]
+
+
+async def _records_of(path: Path) -> list[tuple[Event, Position]]:
+    spool = make(path, segment_bytes=64 * 1024, dedup_window=10_000)
+    spool.open()
+    try:
+        return await read_all(spool, Position(0, 0))
+    finally:
+        await spool.close()
+
+
 def test_quota_refuses_with_spool_full_until_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Over the quota: SpoolFullError (503); once the forwarder acknowledged, a readiness probe clears it."""
     async def scenario() -> None:
