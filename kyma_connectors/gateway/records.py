@@ -152,7 +152,7 @@ class Scan:
         return [event_id for event_id, _end in self.records]
 
 
-def scan(buffer: bytes) -> Scan:
+def scan(buffer: bytes | memoryview) -> Scan:
     """Every valid record of ``buffer``, resynchronising past damaged ones instead of stopping at the first."""
     records: list[tuple[str, int]] = []
     damaged: list[tuple[int, int]] = []
@@ -169,6 +169,15 @@ def scan(buffer: bytes) -> Scan:
         damaged.append((offset, following))
         offset = following
     return Scan(records, damaged, offset)
+
+
+def scan_written(data: bytes) -> Scan:
+    """:func:`scan` of a segment file whose end may be preallocated zeros: the zeros are not searched for records
+    (a resync through a megabyte of them would take a second), unless what precedes them is damaged or torn -- then
+    the whole file is scanned, so a record is never cut short."""
+    end = len(data.rstrip(b"\0"))
+    found = scan(memoryview(data)[:end]) if end < len(data) else scan(data)
+    return found if found.size == end else scan(data)
 
 
 def check_frame(buffer: bytes | memoryview, offset: int) -> tuple[bytes, int] | None:

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import Final
 
 from kyma_connectors.gateway.dedup import DedupLog, DedupWindow
 from kyma_connectors.gateway.errors import MalformedDeliveryError, ShuttingDownError, SpoolError, SpoolFullError
-from kyma_connectors.gateway.records import Event, RecordError, Scan, encode, resync, scan
+from kyma_connectors.gateway.records import Event, RecordError, Scan, encode, resync, scan_written
 from kyma_connectors.gateway.segments import (
     AckFile,
     Position,
@@ -46,6 +47,11 @@ LOG = logging.getLogger(__name__)
 FULL_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 INLINE_READ_BYTES: Final[int] = 64 * 1024
 """Reads up to this size run on the event loop (page-cache hits); larger ones on the reader thread."""
+PREALLOCATE_BYTES: Final[int] = 1024 * 1024
+"""Zeros written ahead of the records of the open segment (``Spool._preallocate``)."""
+ZEROS: Final[bytes] = bytes(256 * 1024)
+RECENT_BYTES: Final[int] = 2 * 1024 * 1024
+"""Records of the latest commits kept in memory for the forwarder (``Spool._recent``)."""
 ID_TRACKING_LIMIT: Final[int] = 1_000_000
 """Ids remembered per segment (a pointer each, the strs are the dedup window's): beyond, retiring reads them back."""
 PROBE_INTERVAL: Final[float] = 5.0
@@ -117,6 +123,8 @@ class Spool:
         self._fd = -1
         self._segment = 0
         self._size = 0
+        self._allocated = 0
+        """Bytes of the open segment that exist on disk: the records, then preallocated zeros."""
         self._total_bytes = 0
         self._segment_sizes: dict[int, int] = {}
         self._ack = Position(0, 0)
@@ -126,6 +134,12 @@ class Spool:
         self._batch: list[bytes] = []
         self._batch_ids: list[str] = []
         self._batch_futures: list[asyncio.Future[None]] = []
+        self._batch_events: list[Event] = []
+        self._recent: deque[tuple[Position, Event, Position, int]] = deque()
+        """The events of the latest commits, each with its start and end position and record size: a forwarder that
+        keeps up takes them from here instead of reading and decoding what was just written. At most
+        ``RECENT_BYTES`` of records; the forwarder reads from the segments whenever it is not at the first one."""
+        self._recent_bytes = 0
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._writing: asyncio.Future[None] | None = None
         """Done when the writer thread has nothing left to commit (what :meth:`close` waits for)."""
@@ -149,19 +163,25 @@ class Spool:
             self._quarantine_entry(stray, "not a spool segment file")
         quarantined = len(strays)
         scans: dict[int, Scan] = {}
+        dirty_tails: set[int] = set()
+        """Segments whose bytes after the last valid record are not just preallocated zeros."""
         empty: list[int] = []
         for number in numbers:
             if number < self._ack.segment:  # published before the restart, deletion was cut short
                 self.window.extend(self._retire(number))
                 continue
             data = self._path(number).read_bytes()
-            found = scan(data)
+            found = scan_written(data)
             if found.records:
                 scans[number] = found
-            elif data:  # not one valid record: nothing of ours to trust
+                if data.count(0, found.size) != len(data) - found.size:
+                    dirty_tails.add(number)
+            elif data and data.count(0) != len(data):  # not one valid record: nothing of ours to trust
                 self._quarantine_entry(self._path(number), "segment without a valid record")
                 quarantined += 1
-            else:
+            else:  # empty, or only the zeros of its preallocation: nothing was committed to it
+                if data:
+                    os.truncate(self._path(number), 0)
                 empty.append(number)
         # the only empty segment the spool itself leaves is the one a rotation just created: the successor of the
         # newest segment with records (or the ack's segment); any other empty one would decide where records go
@@ -176,12 +196,13 @@ class Spool:
             found = scans[number]
             damaged += sum(self._keep_damaged(number, start, end) for start, end in found.damaged)
             tail = self._path(number).stat().st_size - found.size
-            if tail and number != live[-1]:  # a finished segment was synced whole: its tail is damage, not a tear
-                damaged += self._keep_damaged(number, found.size, found.size + tail)
-            if tail:
+            if tail and number in dirty_tails:
+                if number != live[-1]:  # a finished segment was synced whole: its tail is damage, not a tear
+                    damaged += self._keep_damaged(number, found.size, found.size + tail)
                 LOG.warning("spool segment %d: truncating %d bytes of torn or damaged tail", number, tail)
-                os.truncate(self._path(number), found.size)
                 truncated += tail
+            if tail:  # a dirty tail, or the zeros preallocated after the last record (never written to)
+                os.truncate(self._path(number), found.size)
             self._segment_sizes[number] = found.size
             self._total_bytes += found.size
             self.window.extend(found.ids)
@@ -224,7 +245,7 @@ class Spool:
         self._closing = True
         if self._writing is not None:
             await asyncio.shield(self._writing)
-        self._writer.submit(self._close_fd).result()
+        self._writer.submit(self._finish_and_close).result()
         self._ack_file.close()
         if self._reading is not None:
             os.close(self._reading[1])
@@ -256,6 +277,7 @@ class Spool:
         self._batch.append(record)
         self._batch_ids.append(event.id)
         self._batch_futures.append(future)
+        self._batch_events.append(event)
         if self._writing is None:
             self._start_commit()
         try:
@@ -270,16 +292,22 @@ class Spool:
         Callbacks rather than a task awaiting ``run_in_executor``: at a steady rate most batches hold one delivery,
         and a task plus the future chain that wraps the thread's result cost more than the write's own Python.
         """
-        records, ids, futures = self._batch, self._batch_ids, self._batch_futures
-        self._batch, self._batch_ids, self._batch_futures = [], [], []
+        records, ids, futures, events = self._batch, self._batch_ids, self._batch_futures, self._batch_events
+        self._batch, self._batch_ids, self._batch_futures, self._batch_events = [], [], [], []
         loop = asyncio.get_running_loop()
         if self._writing is None:
             self._writing = loop.create_future()
         done = self._writer.submit(self._write, records)
-        done.add_done_callback(lambda result: loop.call_soon_threadsafe(self._written, result, ids, futures))
+        done.add_done_callback(
+            lambda result: loop.call_soon_threadsafe(self._written, result, ids, futures, (records, events))
+        )
 
     def _written(
-        self, done: Future[tuple[Position, int]], ids: list[str], futures: list[asyncio.Future[None]]
+        self,
+        done: Future[tuple[Position, int]],
+        ids: list[str],
+        futures: list[asyncio.Future[None]],
+        batch: tuple[list[bytes], list[Event]],
     ) -> None:
         """On the loop: answer every waiter of a finished write, then start the next batch if one gathered."""
         exc = done.exception()
@@ -300,6 +328,7 @@ class Spool:
             self.backlog += len(ids)
             self.committed, start = done.result()
             self._track_ids(self.committed.segment, start, ids)
+            self._remember(self.committed.segment, start, *batch)
             waiter, self._commit_waiter = self._commit_waiter, None
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
@@ -325,9 +354,12 @@ class Spool:
                 raise spool_error(exc, "cannot start a new spool segment") from exc
         start = self._size
         try:
-            view = memoryview(blob)
+            if start + len(blob) > self._allocated:
+                self._preallocate(start + len(blob))
+            view, offset = memoryview(blob), start
             while view:
-                view = view[os.write(self._fd, view) :]
+                written = os.pwrite(self._fd, view, offset)
+                view, offset = view[written:], offset + written
             os.fdatasync(self._fd)
         except OSError as exc:
             self._undo(start)
@@ -337,6 +369,34 @@ class Spool:
             self._total_bytes += len(blob)
             self._segment_sizes[self._segment] = self._size
         return Position(self._segment, self._size), start
+
+    def _remember(self, segment: int, start: int, records: list[bytes], events: list[Event]) -> None:
+        recent = self._recent
+        for record, event in zip(records, events, strict=True):
+            end = start + len(record)
+            recent.append((Position(segment, start), event, Position(segment, end), len(record)))
+            self._recent_bytes += len(record)
+            start = end
+        while self._recent_bytes > RECENT_BYTES:  # the forwarder is behind: it reads those from the segments
+            self._recent_bytes -= recent.popleft()[3]
+
+    def _take_recent(self, position: Position, max_records: int) -> list[tuple[Event, Position]]:
+        """The remembered events from ``position`` on, if the first one starts there; older ones are let go."""
+        recent = self._recent
+        while recent and recent[0][2] <= position:
+            self._recent_bytes -= recent.popleft()[3]
+        if recent and recent[0][0].offset == 0 and recent[0][0].segment > position.segment:
+            first = recent[0][0].segment  # the first records of a new segment: step over, as the reader would
+            if position.offset >= self._segment_sizes.get(position.segment, 0) and (
+                self._next_segment(position.segment, first) == first
+            ):
+                position = recent[0][0]
+        taken: list[tuple[Event, Position]] = []
+        while recent and len(taken) < max_records and recent[0][0] == position:
+            _start, event, position, size = recent.popleft()
+            self._recent_bytes -= size
+            taken.append((event, position))
+        return taken
 
     def _track_ids(self, segment: int, start: int, ids: list[str]) -> None:
         """Remember the ids committed to ``segment``: only for a segment tracked from its first record on (a list
@@ -385,7 +445,36 @@ class Spool:
             return False
         return True
 
+    def _preallocate(self, end: int) -> None:
+        """Writer thread: zeros from the allocated end to ``PREALLOCATE_BYTES`` past ``end`` (within the segment size),
+        synced with the batch that needs them.
+
+        Why: a record written over blocks that are already written and part of the file's size is synced by
+        ``fdatasync`` without a journal commit for the file's metadata. Measured on ext4 here: 238 us instead of
+        574 us per commit and 47 us instead of 109 us of kernel CPU. Recovery treats a tail of zeros as unwritten
+        space. Where the disk (or ``RLIMIT_FSIZE``) cannot take the chunk, only what the batch needs is written.
+        """
+        target = max(end, min(end + PREALLOCATE_BYTES, self.segment_bytes))
+        for goal in (target, end) if target > end else (end,):
+            try:
+                offset = self._allocated
+                while offset < goal:
+                    offset += os.pwrite(self._fd, ZEROS[: min(len(ZEROS), goal - offset)], offset)
+                self._allocated = goal
+                return
+            except OSError:
+                if goal == end:
+                    raise
+
+    def _finish_segment(self) -> None:
+        """Cut a segment's preallocated zeros off once nothing more goes into it (a failure leaves them to recovery)."""
+        if self._fd >= 0 and self._allocated > self._size:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            self._allocated = self._size
+
     def _undo(self, start: int) -> None:
+        self._allocated = start
         try:
             os.ftruncate(self._fd, start)
         except OSError:
@@ -398,11 +487,12 @@ class Spool:
         The number moves on only once the new file exists, so a directory that refuses new files (read-only,
         out of inodes) leaves no gap of phantom segments behind; the next batch tries again.
         """
+        self._finish_segment()
         self._open_segment(self._segment + 1)
         self._segment += 1
 
     def _open_segment(self, number: int) -> None:
-        fd = os.open(self._path(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(self._path(number), os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
             fsync_dir(self.segments_dir)
@@ -410,9 +500,13 @@ class Spool:
             os.close(fd)
             raise
         self._close_fd()
-        self._fd, self._size = fd, size
+        self._fd, self._size, self._allocated = fd, size, size
         with self._lock:
             self._segment_sizes.setdefault(number, self._size)
+
+    def _finish_and_close(self) -> None:
+        self._finish_segment()
+        self._close_fd()
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
@@ -463,9 +557,13 @@ class Spool:
         """Committed records from ``position`` on, each with the position after it (its ack position), and where
         the next read starts.
 
-        A forwarder that keeps up reads a few KB just written (page cache): that is cheaper on the event loop than
-        a round trip to the reader thread, which is kept for larger reads.
+        A forwarder that keeps up gets the events just committed from memory; one a little behind reads a few KB
+        just written (page cache) on the event loop, cheaper than a round trip to the reader thread, which is kept
+        for larger reads.
         """
+        taken = self._take_recent(position, max_records)
+        if taken:
+            return taken, taken[-1][1]
         committed = self.committed
         if position.segment == committed.segment and 0 <= committed.offset - position.offset <= INLINE_READ_BYTES:
             return self._read(position, committed, max_records)
@@ -543,7 +641,7 @@ class Spool:
             tracked = self._segment_ids.pop(number, None)
             self._tracked_ids -= len(tracked or ())
         try:
-            ids = tracked if tracked is not None else scan(self._path(number).read_bytes()).ids
+            ids = tracked if tracked is not None else scan_written(self._path(number).read_bytes()).ids
         except FileNotFoundError:
             ids = []
         self.dedup_log.append(ids)

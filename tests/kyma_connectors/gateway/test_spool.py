@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,125 @@ async def _records_of(path: Path) -> list[tuple[Event, Position]]:
         await spool.close()
 
 
+@pytest.mark.parametrize("keeping_up", [True, False], ids=["keeping-up", "behind"])
+def test_the_forwarder_reads_what_was_written_from_memory_or_the_segments_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keeping_up: bool
+) -> None:
+    """A reader that keeps up gets the events just committed from memory, one that fell behind (more than
+    ``RECENT_BYTES`` of records) from the segments: the same events with the same positions either way, in order,
+    across segment rotations."""
+    monkeypatch.setattr(spool_module, "RECENT_BYTES", 4000)  # about seventeen of these records
+    disk_reads: list[int] = []
+    original = Spool._read
+
+    def counting(self: Spool, position: Position, committed: Position, max_records: int):  # type: ignore[no-untyped-def]
+        result = original(self, position, committed, max_records)
+        disk_reads.append(len(result[0]))
+        return result
+
+    monkeypatch.setattr(Spool, "_read", counting)
+
+    async def scenario() -> list[tuple[Event, Position]]:
+        spool = make(tmp_path, segment_bytes=4 * 1024)
+        spool.open()
+        seen: list[tuple[Event, Position]] = []
+        for start in range(0, 60, 10):
+            await append_all(spool, range(start, start + 10))
+            if keeping_up or start == 50:
+                batch, _cursor = await spool.read(seen[-1][1] if seen else spool.ack_position, 1000)
+                while batch:
+                    seen.extend(batch)
+                    batch, _cursor = await spool.read(seen[-1][1], 1000)
+        await spool.close()
+        return seen
+
+    seen = asyncio.run(scenario())
+    from_segments = sum(disk_reads)
+    assert [e for e, _ in seen] == [event(n) for n in range(60)]
+    assert seen == asyncio.run(_records_of_with(tmp_path, segment_bytes=4 * 1024))
+    if keeping_up:
+        assert from_segments == 0
+    else:
+        assert from_segments >= 50
+
+
+async def _records_of_with(path: Path, *, segment_bytes: int) -> list[tuple[Event, Position]]:
+    spool = make(path, segment_bytes=segment_bytes)
+    spool.open()
+    try:
+        return await read_all(spool, Position(0, 0))
+    finally:
+        await spool.close()
+
+
+def _crash_image(spool_dir: Path, into: Path) -> Path:
+    """What a SIGKILL leaves on disk: the spool directory as it is while the spool is still open."""
+    shutil.copytree(spool_dir, into)
+    return into
+
+
+def test_preallocated_zeros_are_unwritten_space_not_damage(tmp_path: Path) -> None:
+    """The open segment ends in preallocated zeros; after a kill, recovery cuts them silently (no torn bytes, no
+    damage, nothing quarantined) whether they follow the newest segment's records or a finished segment's whose
+    rotation did not get to cut them, and a segment of zeros only counts as empty. A clean close leaves no zeros."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path / "live", segment_bytes=64 * 1024)
+        spool.open()
+        await append_all(spool, range(20))
+        (segment,) = (tmp_path / "live" / "segments").glob("*.seg")
+        records_end = spool.committed.offset
+        assert segment.stat().st_size > records_end
+        assert not segment.read_bytes()[records_end:].strip(b"\0")
+        image = _crash_image(tmp_path / "live", tmp_path / "killed")
+        number = spool.committed.segment
+        finished = image / "segments" / f"{number:012d}.seg"  # its rotation's cut did not reach the disk
+        newest = image / "segments" / f"{number + 1:012d}.seg"
+        newest.write_bytes(encode(event(20)) + bytes(8192))
+        zeros_only = image / "segments" / f"{number + 2:012d}.seg"
+        zeros_only.write_bytes(bytes(4096))  # a rotation's new segment, preallocated before its first record
+        await spool.close()
+        assert segment.stat().st_size == records_end
+
+        reopened = make(image, segment_bytes=64 * 1024)
+        report = reopened.open()
+        assert (report.backlog, report.truncated_bytes, report.damaged_records, report.quarantined) == (21, 0, 0, 0)
+        assert finished.stat().st_size == records_end
+        assert newest.stat().st_size == len(encode(event(20)))
+        assert zeros_only.stat().st_size == 0
+        assert await reopened.append(event(21)) is Appended.ACCEPTED
+        assert zeros_only.stat().st_size > 0  # the next records go to the empty successor
+        assert [e.id for e, _ in await read_all(reopened)] == [f"id-{n}" for n in range(22)]
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_torn_record_before_the_preallocated_zeros_is_cut_and_nothing_committed_is(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spool = make(tmp_path / "live", segment_bytes=64 * 1024)
+        spool.open()
+        await append_all(spool, range(5))
+        end = spool.committed.offset
+        image = _crash_image(tmp_path / "live", tmp_path / "killed")
+        await spool.close()
+        (segment,) = (image / "segments").glob("*.seg")
+        torn = encode(event(5))[:50]  # a batch cut short by the kill, written over the zeros
+        with open(segment, "r+b") as handle:
+            handle.seek(end)
+            handle.write(torn)
+        reopened = make(image, segment_bytes=64 * 1024)
+        report = reopened.open()
+        assert report.backlog == 5
+        assert report.truncated_bytes > len(torn) - 1
+        assert report.damaged_records == 0
+        assert segment.stat().st_size == end
+        assert [e.id for e, _ in await read_all(reopened)] == [f"id-{n}" for n in range(5)]
+        await reopened.close()
+
+    asyncio.run(scenario())
+
+
 def test_quota_refuses_with_spool_full_until_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Over the quota: SpoolFullError (503); once the forwarder acknowledged, a readiness probe clears it."""
     async def scenario() -> None:
@@ -216,19 +336,19 @@ def test_failed_write_that_cannot_be_undone_moves_to_a_new_segment(
         spool = make(tmp_path)
         spool.open()
         await append_all(spool, range(3))
-        real_write = os.write
+        real_write = os.pwrite
         calls = {"n": 0}
 
-        def half_then_full(fd: int, data: bytes | memoryview) -> int:
+        def half_then_full(fd: int, data: bytes | memoryview, offset: int) -> int:
             calls["n"] += 1
             if calls["n"] == 1:
-                return real_write(fd, bytes(data)[: len(data) // 2])
+                return real_write(fd, bytes(data)[: len(data) // 2], offset)
             raise OSError(errno.ENOSPC, "No space left on device")
 
         def no_truncate(fd: int, length: int) -> None:
             raise OSError(errno.EIO, "I/O error")
 
-        monkeypatch.setattr(os, "write", half_then_full)
+        monkeypatch.setattr(os, "pwrite", half_then_full)
         monkeypatch.setattr(os, "ftruncate", no_truncate)
         refused: SpoolFullError | None = None
         try:
