@@ -21,6 +21,10 @@ system time from the start of a phase until the sink holds every delivery accept
 deliveries: receiving, spooling and publishing, and the idle work in between. Every phase checks that each accepted
 delivery reached the sink.
 
+It first prints what idling costs on the gateway's core: the CPU of the same small piece of gateway-like work run
+back to back, every 1 ms and every 10 ms (caches and predictors go cold while a core idles; on a VM more so), which
+is why the CPU per delivery at 100/s or 1,000/s is not the CPU per delivery at saturation.
+
 ``--baseline REF`` runs the same rounds on the gateway of a git ref (checked out into a temporary worktree),
 alternating the order with the working tree's, so the ratios between them are what to read. ``--profile DIR`` adds a
 round of the working tree under py-spy, one profile per phase (collapsed stacks, and a summary of where the
@@ -239,6 +243,35 @@ async def closed_loop(port: int, gen: Iterator[tuple[bytes, bytes]], connections
         assert conn.transport is not None
         conn.transport.close()
     return load
+
+
+# --- the machine --------------------------------------------------------------------------------------------------
+PENALTY_GAPS = (0.0, 0.001, 0.01)
+
+
+def _penalty_probe(gaps: tuple[float, ...]) -> list[float]:
+    """CPU microseconds of the same small piece of gateway-like work (parse and sign the push payload, build a dict)
+    run back to back and with sleeps between: what the core loses in caches and predictors while it idles."""
+    import orjson  # only the probe needs it here
+
+    body = push_body()
+
+    def work() -> None:
+        for _ in range(3):
+            orjson.loads(body)
+            hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            sorted({f"k{i}": str(i) for i in range(50)})
+
+    costs = []
+    for gap in gaps:
+        count = 2000 if gap < 0.005 else 300
+        start = time.thread_time()
+        for _ in range(count):
+            work()
+            if gap:
+                time.sleep(gap)
+        costs.append(1e6 * (time.thread_time() - start) / count)
+    return costs
 
 
 # --- processes and readings ---------------------------------------------------------------------------------------
@@ -523,9 +556,13 @@ def main() -> None:
     parser.add_argument("--baseline", help="a git ref whose gateway runs the same rounds, alternating")
     parser.add_argument("--profile", type=Path, help="write one py-spy profile per phase here (an extra round)")
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)  # internal: run the sink on this port
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # internal: the machine probe
     args = parser.parse_args()
     if args.sink is not None:
         uvloop.run(_serve_sink(args.sink))
+        return
+    if args.probe:
+        print(json.dumps(_penalty_probe(PENALTY_GAPS)))
         return
     others = (set(range(os.cpu_count() or 1)) - {args.core}) or {args.core}
     os.sched_setaffinity(0, others)
@@ -535,6 +572,12 @@ def main() -> None:
     print(f"gateway pinned to core {args.core}; load generator and sink on {sorted(others)}; {len(push_body()):,} B"
           f" signed push deliveries; {args.seconds:g} s per phase; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f} at the start")
+    probe = subprocess.run([sys.executable, __file__, "--probe"], capture_output=True, check=True,
+                           **pinned({args.core}))  # type: ignore[call-overload]
+    costs = json.loads(probe.stdout)
+    print("the same work on the gateway's core, CPU per call: " + ", ".join(
+        f"{cost:.0f} us {'back to back' if not gap else f'every {gap * 1000:g} ms'} ({cost / costs[0]:.1f}x)"
+        for gap, cost in zip(PENALTY_GAPS, costs, strict=True)))
     try:
         wait_ready(f"http://127.0.0.1:{sink_port}/count")
         with baseline_tree(args.baseline) as baseline:
@@ -545,7 +588,7 @@ def main() -> None:
                     results[variant.label].append(run_round(variant, args, sink_port, gen))
                     print(f"  round {number + 1}, {variant.label}: done (load average {os.getloadavg()[0]:.2f})",
                           flush=True)
-            for variant in reversed(variants):
+            for variant in reversed(variants if args.rounds else []):
                 reference = results[variants[-1].label] if variant is variants[0] and baseline else None
                 report(variant.label, results[variant.label], reference)
         if args.profile is not None:

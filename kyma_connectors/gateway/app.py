@@ -104,7 +104,8 @@ class GatewayApp:
             recovery.segments, recovery.backlog, recovery.truncated_bytes, recovery.known_ids,
             recovery.damaged_records, recovery.quarantined,
         )
-        self.metrics.backlog.set(self.spool.backlog)
+        spool = self.spool
+        self.metrics.backlog.set_function(lambda: spool.backlog)  # read when scraped, not set per delivery
         await self.forwarder.publisher.start()
         self.forwarder.start()
         self.started = True
@@ -196,7 +197,6 @@ class GatewayApp:
             self.metrics.duplicates.inc()
             return 200, {"status": "duplicate", "id": event.id}
         self.metrics.accepted.inc()
-        self.metrics.backlog.set(self.spool.backlog)
         self.metrics.handling.observe(time.perf_counter() - started)
         answer: dict[str, Any] = {"status": "accepted", "id": event.id, "type": event.type}
         if uncatalogued is None:

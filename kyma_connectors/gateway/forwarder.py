@@ -142,7 +142,6 @@ class Forwarder:
             self.spool.backlog -= 1
             moved = True
         if moved:
-            self.metrics.backlog.set(self.spool.backlog)
             self._ack_dirty.set()
 
     async def _ack_loop(self) -> None:

@@ -20,11 +20,12 @@ import contextlib
 import errno
 import logging
 import os
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -57,6 +58,16 @@ ID_TRACKING_LIMIT: Final[int] = 1_000_000
 PROBE_INTERVAL: Final[float] = 5.0
 PROBE_HEADROOM: Final[int] = 1024 * 1024
 """Free space (and quota room) a probe wants before the spool counts as writable again."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Commit:
+    """One batch on its way through the writer thread."""
+
+    records: list[bytes]
+    ids: list[str]
+    futures: list[asyncio.Future[None]]
+    events: list[Event]
 
 
 class Appended(StrEnum):
@@ -115,7 +126,9 @@ class Spool:
         """False after a failed write until the next successful one (``/readyz``)."""
         self.full = False
         self._failed_at = 0.0
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="spool-writer")
+        self._commits: queue.SimpleQueue[_Commit | None] = queue.SimpleQueue()
+        """Batches for the writer thread, in order (``None`` stops it)."""
+        self._writer: threading.Thread | None = None
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
         self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="spool-housekeeping")
         self._lock = threading.Lock()
@@ -245,12 +258,16 @@ class Spool:
         self._closing = True
         if self._writing is not None:
             await asyncio.shield(self._writing)
-        self._writer.submit(self._finish_and_close).result()
+        if self._writer is not None:
+            self._commits.put(None)
+            self._writer.join()  # at once: it was idle (the last commit was awaited above)
+            self._writer = None
+        self._finish_and_close()  # the writer thread is gone: its file state is this thread's now
         self._ack_file.close()
         if self._reading is not None:
             os.close(self._reading[1])
             self._reading = None
-        for executor in (self._writer, self._reader, self._housekeeper):
+        for executor in (self._reader, self._housekeeper):
             executor.shutdown(wait=True)
 
     # --- append side (HTTP requests) ---------------------------------------------------------------------------
@@ -281,7 +298,9 @@ class Spool:
         if self._writing is None:
             self._start_commit()
         try:
-            await asyncio.shield(future)
+            # awaited directly, not shielded (an outer future and two callbacks per delivery): only a forced
+            # shutdown cancels a request, and the batch is written all the same; the commit skips a cancelled waiter
+            await future
         finally:
             self._pending.pop(event.id, None)
         return Appended.ACCEPTED
@@ -289,29 +308,35 @@ class Spool:
     def _start_commit(self) -> None:
         """Hand the batch gathered so far to the writer thread; :meth:`_written` answers it on the loop.
 
-        Callbacks rather than a task awaiting ``run_in_executor``: at a steady rate most batches hold one delivery,
-        and a task plus the future chain that wraps the thread's result cost more than the write's own Python.
+        A thread of the spool's own fed by a ``SimpleQueue``, and a callback rather than a task awaiting
+        ``run_in_executor``: at a steady rate most batches hold one delivery, and an executor's ``submit`` (its locks,
+        its work item and future, the semaphore it checks for idle workers) plus a task and the future chain around
+        the thread's result cost more than the write's own Python.
         """
         records, ids, futures, events = self._batch, self._batch_ids, self._batch_futures, self._batch_events
         self._batch, self._batch_ids, self._batch_futures, self._batch_events = [], [], [], []
         loop = asyncio.get_running_loop()
         if self._writing is None:
             self._writing = loop.create_future()
-        done = self._writer.submit(self._write, records)
-        done.add_done_callback(
-            lambda result: loop.call_soon_threadsafe(self._written, result, ids, futures, (records, events))
-        )
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, args=(loop,), name="spool-writer", daemon=True)
+            self._writer.start()
+        self._commits.put(_Commit(records, ids, futures, events))
 
-    def _written(
-        self,
-        done: Future[tuple[Position, int]],
-        ids: list[str],
-        futures: list[asyncio.Future[None]],
-        batch: tuple[list[bytes], list[Event]],
-    ) -> None:
+    def _write_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The writer thread: each batch written and synced in order, its outcome handed to the loop."""
+        while (commit := self._commits.get()) is not None:
+            try:
+                outcome: tuple[Position, int] | BaseException = self._write(commit.records)
+            except Exception as exc:  # whatever the failure, every waiter of the batch must get an answer
+                outcome = exc
+            loop.call_soon_threadsafe(self._written, outcome, commit)
+
+    def _written(self, outcome: tuple[Position, int] | BaseException, commit: _Commit) -> None:
         """On the loop: answer every waiter of a finished write, then start the next batch if one gathered."""
-        exc = done.exception()
-        if exc is not None:  # whatever it is, every waiter gets an answer: 503, nothing acknowledged
+        futures = commit.futures
+        if isinstance(outcome, BaseException):
+            exc = outcome  # whatever it is, every waiter gets an answer: 503, nothing acknowledged
             if not isinstance(exc, SpoolError):
                 LOG.error("unexpected failure of a spool write", exc_info=exc)
                 exc = SpoolError(f"spool write failed ({type(exc).__name__})")
@@ -324,11 +349,11 @@ class Spool:
                     future.exception()  # retrieved here: waiters that went away must not warn
         else:
             self.healthy, self.full = True, False
-            self.window.extend(ids)
-            self.backlog += len(ids)
-            self.committed, start = done.result()
-            self._track_ids(self.committed.segment, start, ids)
-            self._remember(self.committed.segment, start, *batch)
+            self.window.extend(commit.ids)
+            self.backlog += len(commit.ids)
+            self.committed, start = outcome
+            self._track_ids(self.committed.segment, start, commit.ids)
+            self._remember(self.committed.segment, start, commit.records, commit.events)
             waiter, self._commit_waiter = self._commit_waiter, None
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)

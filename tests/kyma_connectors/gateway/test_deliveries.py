@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyma_connectors.core.catalog import load_catalog
-from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued, parse_json
+from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued, parse_json, rfc3339, rfc3339_now
 from kyma_connectors.gateway.errors import DeliveryError, MalformedDeliveryError
 from kyma_connectors.gateway.records import Event
 from kyma_connectors.gateway.settings import Settings
@@ -191,3 +191,13 @@ def test_parse_json_accepts_every_rfc_8259_text_whichever_parser_reads_it(text: 
 def test_parse_json_names_the_rule_a_refused_text_breaks(text: bytes, rule: str) -> None:
     with pytest.raises(MalformedDeliveryError, match=rule):
         parse_json(text)
+
+
+def test_the_event_time_is_now_in_rfc_3339_utc_to_the_millisecond() -> None:
+    for _ in range(2000):  # crosses at least one second boundary most of the time; each stamp within a ms of now
+        before = datetime.now(UTC)
+        stamp = rfc3339_now()
+        after = datetime.now(UTC)
+        assert len(stamp) == 24
+        assert stamp.endswith("Z")
+        assert rfc3339(before) <= stamp <= rfc3339(after)
