@@ -486,8 +486,10 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("forwarder.py", "forwarder"), ("publisher.py", "publish: CloudEvents headers"),
     ("httpclient.py", "publish: HTTP client"), ("bodies.py", "request body"), ("app.py", "app: request handling"),
     ("connections.py", "connection guard"), ("prometheus_client", "metrics"), ("opentelemetry", "trace context"),
-    ("uvicorn", "uvicorn: HTTP server"), ("concurrent/futures", "threads: executor hand-off"),
-    ("threading.py", "threads: executor hand-off"), ("asyncio", "asyncio: tasks, futures, timers"),
+    ("uvicorn", "uvicorn: HTTP server"), ("concurrent/futures", "threads: hand-offs and waits"),
+    ("threading.py", "threads: hand-offs and waits"), ("queue.py", "threads: hand-offs and waits"),
+    ("asyncio/runners.py", "event loop (uvloop's C: polling, callbacks, socket I/O)"),
+    ("asyncio", "asyncio: tasks, futures, timers"),
     ("logging", "logging"),
 )
 

@@ -107,7 +107,9 @@ class Publisher:
             headers = {"content-type": "application/json", **trace_headers}
             body = legacy_body(event)
         else:
-            headers = {**binary_headers(event), **trace_headers}
+            headers = binary_headers(event)
+            if trace_headers:
+                headers.update(trace_headers)
             body = event.data
         if len(body) > self.max_bytes:  # only if the limit was lowered after the event was spooled
             raise PermanentPublishError(
