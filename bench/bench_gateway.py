@@ -495,12 +495,20 @@ AREAS: tuple[tuple[str, str], ...] = (
 
 
 def summarise(path: Path) -> list[tuple[str, float]]:
-    """Share of samples per code area: the innermost frame that belongs to one (py-spy's collapsed stacks)."""
+    """Share of samples per code area: the innermost frame that belongs to one (py-spy's collapsed stacks).
+
+    The spool's threads are one area of their own: py-spy samples a thread while it runs Python *or* sits in a
+    system call, so the writer's share is mostly its wait for ``fdatasync`` (the disk), not CPU; the phase's kernel
+    share says how much of the CPU is in the kernel.
+    """
     totals: collections.Counter[str] = collections.Counter()
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        area = next((name for frame in reversed(frames) for marker, name in AREAS if marker in frame), "other")
+        if frames[0].startswith("Thread._bootstrap"):
+            area = "spool threads (writes and fdatasync, waits for the disk included)"
+        else:
+            area = next((name for frame in reversed(frames) for marker, name in AREAS if marker in frame), "other")
         totals[area] += int(count)
     everything = sum(totals.values()) or 1
     return [(area, count / everything) for area, count in totals.most_common()]
