@@ -137,17 +137,8 @@ def test_retiring_writes_every_id_of_the_segment_to_the_dedup_log(
 
     asyncio.run(scenario())
     logged = (tmp_path / "dedup.log").read_text().split()
-    remaining = [e.id for e, _ in asyncio.run(_records_of(tmp_path))]
+    remaining = [e.id for e, _ in asyncio.run(_records_of(tmp_path, segment_bytes=64 * 1024))]
     assert logged + remaining == [f"id-{n}" for n in range(600)]
-
-
-async def _records_of(path: Path) -> list[tuple[Event, Position]]:
-    spool = make(path, segment_bytes=64 * 1024, dedup_window=10_000)
-    spool.open()
-    try:
-        return await read_all(spool, Position(0, 0))
-    finally:
-        await spool.close()
 
 
 @pytest.mark.parametrize("keeping_up", [True, False], ids=["keeping-up", "behind"])
@@ -185,14 +176,14 @@ def test_the_forwarder_reads_what_was_written_from_memory_or_the_segments_alike(
     seen = asyncio.run(scenario())
     from_segments = sum(disk_reads)
     assert [e for e, _ in seen] == [event(n) for n in range(60)]
-    assert seen == asyncio.run(_records_of_with(tmp_path, segment_bytes=4 * 1024))
+    assert seen == asyncio.run(_records_of(tmp_path, segment_bytes=4 * 1024))
     if keeping_up:
         assert from_segments == 0
     else:
         assert from_segments >= 50
 
 
-async def _records_of_with(path: Path, *, segment_bytes: int) -> list[tuple[Event, Position]]:
+async def _records_of(path: Path, *, segment_bytes: int) -> list[tuple[Event, Position]]:
     spool = make(path, segment_bytes=segment_bytes)
     spool.open()
     try:
