@@ -6,6 +6,8 @@ import asyncio
 import errno
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -379,3 +381,68 @@ def test_ack_file_survives_a_torn_slot(tmp_path: Path) -> None:
     assert AckFile(tmp_path / "ack").load() == Position(2, 0)
     (tmp_path / "ack").write_bytes(b"\xff" * 64)
     assert AckFile(tmp_path / "ack").load() == Position(0, 0)  # re-publish everything rather than guess
+
+
+def _recording_syncs(monkeypatch: pytest.MonkeyPatch, slow: set[int]) -> list[str]:
+    """``os.fdatasync`` recording the thread of each call; the calls numbered in ``slow`` take 50 ms."""
+    real_sync = os.fdatasync
+    threads: list[str] = []
+
+    def sync(fd: int) -> None:
+        threads.append(threading.current_thread().name)
+        if len(threads) in slow:
+            time.sleep(0.05)
+        real_sync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", sync)
+    return threads
+
+
+def test_a_fast_disk_is_committed_on_the_event_loop_one_sync_per_loop_iteration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Appends made in one loop iteration share one commit, on the loop's thread: no writer thread at all."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        threads = _recording_syncs(monkeypatch, slow=set())
+        assert await append_all(spool, range(50)) == [Appended.ACCEPTED] * 50
+        assert await spool.append(event(50)) is Appended.ACCEPTED
+        assert threads == [threading.current_thread().name] * 2
+        assert not [t for t in threading.enumerate() if t.name == "spool-writer"]
+        assert [e.id for e, _ in await read_all(spool)] == [f"id-{n}" for n in range(51)]
+        await spool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_slow_commit_moves_commits_to_the_writer_thread_until_the_disk_is_fast_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over ``INLINE_COMMIT_LIMIT`` the loop must not wait for the disk again; after ``INLINE_RETRY_SECONDS`` of
+    fast commits on the thread, commits return to the loop. Every acknowledged record stays, in order."""
+    monkeypatch.setattr(spool_module, "INLINE_RETRY_SECONDS", 0.2)
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        loop_thread = threading.current_thread().name
+        threads = _recording_syncs(monkeypatch, slow={1, 2})
+        await spool.append(event(0))  # slow, on the loop: the next ones go to the thread
+        await spool.append(event(1))  # slow again on the thread: the fast period starts after it
+        assert threads == [loop_thread, "spool-writer"]
+        await spool.append(event(2))
+        assert threads[-1] == "spool-writer"
+        await asyncio.sleep(0.25)
+        await spool.append(event(3))  # the fast period is over: this commit's answer moves them back
+        await spool.append(event(4))
+        assert threads[2:] == ["spool-writer", "spool-writer", loop_thread]
+        assert [e.id for e, _ in await read_all(spool)] == [f"id-{n}" for n in range(5)]
+        await spool.close()
+        assert not [t for t in threading.enumerate() if t.name == "spool-writer"]
+        reopened = make(tmp_path)
+        assert reopened.open().backlog == 5
+        await reopened.close()
+
+    asyncio.run(scenario())
