@@ -4,9 +4,9 @@ Why here and not in the app: an ASGI app only sees a request once its headers ar
 bounds none of this for httptools (no header size or count limit, no timeout before the first request), so one
 client could send a 64 MiB header line, or thousands could hold connections open without sending a byte.
 
-- **Header limits**: the request line plus header section may be at most ``max_header_bytes``, with at most
-  ``max_headers`` fields; counted on the raw bytes *before* the parser buffers them, so an endless header line is
-  refused (431) after ``max_header_bytes``, not after it ends.
+- **Header limits**: the request line plus header section may be at most ``max_header_bytes``, counted on the raw
+  bytes *before* the parser buffers them, so an endless header line is refused (431) after ``max_header_bytes``, not
+  after it ends; a complete section with more than ``max_headers`` fields is refused (431) too.
 - **Timeouts, one reaper**: each connection records its phase (idle, headers, body, in the app) and that phase's
   deadline -- a few attribute writes per request, no timer per request. One task per process checks every open
   connection once per tick: idle ones past ``idle_timeout`` are closed, slow headers or bodies get 408 and are
@@ -114,7 +114,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self.phase = Phase.IDLE
         self.deadline = 0.0
         self._head_bytes = 0
-        self._header_count = 0
         self._refusal: GatewayError | None = None
 
     @classmethod
@@ -140,7 +139,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.phase is Phase.IDLE:
             self._enter(Phase.HEADERS, self.guard.limits.header_timeout)
-            self._head_bytes = self._header_count = 0
+            self._head_bytes = 0
         if self.phase is Phase.HEADERS:
             room = self.guard.limits.max_header_bytes - self._head_bytes
             if len(data) > room:  # feed only what the limit allows: did the header section end in it?
@@ -159,16 +158,14 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self.phase is not Phase.HEADERS:  # a pipelined request: its own header timeout
             self._enter(Phase.HEADERS, self.guard.limits.header_timeout)
-            self._head_bytes = self._header_count = 0
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.guard.limits.max_headers:
-            self._refusal = HeadersTooLargeError(f"more than {self.guard.limits.max_headers} header fields")
-            raise _Refused  # httptools turns this into HttpParserError: uvicorn calls send_400_response
-        super().on_header(name, value)
+            self._head_bytes = 0
 
     def on_headers_complete(self) -> None:
+        """The header count is checked once the section is complete, not per field: what the parser collected is
+        bounded by ``max_header_bytes`` already, and a check per field was two Python calls per header."""
+        if len(self.headers) > self.guard.limits.max_headers:
+            self._refusal = HeadersTooLargeError(f"more than {self.guard.limits.max_headers} header fields")
+            raise _Refused  # httptools turns this into HttpParserError: uvicorn calls send_400_response
         self._enter(Phase.BODY, self.guard.limits.body_timeout)
         super().on_headers_complete()
 

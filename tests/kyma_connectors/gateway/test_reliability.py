@@ -46,11 +46,13 @@ def test_publisher_outage_loses_nothing(gateway_factory: GatewayFactory, publish
     ready = gateway.readyz()
     assert ready["status"] == "ready"  # the spool absorbs the outage: keep taking webhooks
     assert ready["backlog"] == count
+    assert gateway.metric("event_gateway_spool_backlog_events") == count  # the gauge is read when scraped
     assert gateway.metric("event_gateway_publish_retries_total") > 0
     time.sleep(1)  # let every in-flight event enter its backoff
     publisher.start()
     publisher.wait_for(count, timeout=12)
     gateway.wait_drained()
+    assert gateway.metric("event_gateway_spool_backlog_events") == 0
     ids = [event["id"] for event in publisher.events()]
     assert sorted(ids) == sorted(f"out-{i}" for i in range(count))
 

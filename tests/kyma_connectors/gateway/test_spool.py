@@ -423,6 +423,7 @@ def test_a_slow_commit_moves_commits_to_the_writer_thread_until_the_disk_is_fast
     """Over ``INLINE_COMMIT_LIMIT`` the loop must not wait for the disk again; after ``INLINE_RETRY_SECONDS`` of
     fast commits on the thread, commits return to the loop. Every acknowledged record stays, in order."""
     monkeypatch.setattr(spool_module, "INLINE_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(spool_module, "INLINE_COMMIT_LIMIT", 0.02)  # the slow syncs below take 50 ms
 
     async def scenario() -> None:
         spool = make(tmp_path)
