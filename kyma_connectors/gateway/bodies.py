@@ -9,7 +9,7 @@ how much the gateway holds while it waits. Two process-wide budgets bound that:
   signature check as they arrive, and read back only once authentic. When the spill budget is used up too, the
   request is refused with 503 + ``Retry-After`` before its body is read.
 
-So memory per slow sender is what uvicorn buffers per connection (64 KiB, then it stops reading the socket) plus
+So memory per slow sender is what the protocol buffers per connection (64 KiB, then it stops reading the socket) plus
 one chunk, and the reaper's body timeout bounds for how long either budget can be held.
 """
 

@@ -20,10 +20,11 @@ import uvicorn
 
 from kyma_connectors.core.catalog import Catalog, CatalogError, load_catalog_file
 from kyma_connectors.gateway.app import GatewayApp
-from kyma_connectors.gateway.connections import Guard, GuardedProtocol, Limits
+from kyma_connectors.gateway.connections import Guard, Limits
 from kyma_connectors.gateway.deliveries import Mapper
 from kyma_connectors.gateway.errors import ConfigError
 from kyma_connectors.gateway.forwarder import Forwarder
+from kyma_connectors.gateway.http11 import HttpProtocol
 from kyma_connectors.gateway.publisher import Publisher
 from kyma_connectors.gateway.settings import Settings, redacted_url
 from kyma_connectors.gateway.spool import Spool
@@ -113,7 +114,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=GuardedProtocol.bound_to(guard),
+        http=HttpProtocol.bound_to(guard),
         lifespan="on",
         access_log=False,
         log_config=None,
