@@ -66,6 +66,8 @@ class Guard:
         """Insertion-ordered: the oldest connection first (where displacement looks)."""
         self.reaped = 0
         self.displaced = 0
+        self.answering = 0
+        """Requests in the app right now, on all connections (the spool commits on the loop when it is only its own)."""
         self._reaper: asyncio.Task[None] | None = None
 
     def admit(self, connection: Connection) -> bool:

@@ -317,7 +317,12 @@ class HttpProtocol(asyncio.Protocol):
         self._answering = exchange
         task = asyncio.get_running_loop().create_task(self._run(exchange))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.guard.answering += 1
+        task.add_done_callback(self._answered)
+
+    def _answered(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self.guard.answering -= 1
 
     async def _run(self, exchange: _Exchange) -> None:
         try:

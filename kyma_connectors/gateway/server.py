@@ -108,6 +108,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         ),
         on_refused=lambda reason: app.metrics.rejected.labels(reason).inc(),
     )
+    app.spool.loop_is_free = lambda waiting: guard.answering <= waiting
     _allow_open_files(settings.max_connections + 256)
     config = uvicorn.Config(
         app,

@@ -4,14 +4,18 @@ Why group commit: one ``fdatasync`` per delivery would cap the gateway at the di
 that arrives while a sync is running joins the next batch; each request still gets its 2xx only after *its* bytes are
 synced, so durability is per delivery while the cost is per batch.
 
-Where a commit runs: on the event loop, once per loop iteration, as long as the disk answers fast (the way Redis
-runs ``appendfsync always`` in its event loop before answering, ``flushAppendOnlyFile`` in ``beforeSleep``): every
-request read in one iteration joins the batch, and nothing crosses a thread. Measured at a steady 1,000/s, the
-writer thread's hand-offs (its wake-up, the GIL going back and forth, the answer through the loop's self-pipe) were
-about nine context switches per delivery of the eleven, and 14 % of the CPU. A commit slower than
-``INLINE_COMMIT_LIMIT`` means a disk that can stall the loop, so commits move to the spool's writer thread (the loop
-keeps answering probes and reading requests while a sync hangs) and come back only after ``INLINE_RETRY_SECONDS``
-of fast ones.
+Where a commit runs: once per event-loop iteration (every request read in that iteration joins the batch), either
+on the loop itself or on the spool's writer thread.
+
+- On the loop when nothing else waits for it (``Spool.loop_is_free``: no request in the app besides the batch's
+  own), the way Redis writes and syncs ``appendfsync always`` in its event loop before answering: the loop would
+  idle during the sync anyway, and nothing crosses a thread. Measured at a steady 1,000/s, the writer thread's
+  hand-offs (its wake-up, the GIL going back and forth, the answer through the loop's self-pipe) were about nine of
+  the eleven context switches per delivery, and 12-14 % of the CPU.
+- On the writer thread when other requests wait, so that their parsing and checks overlap the sync instead of
+  queueing behind it (on one core a loop blocked in every sync is busy 24 % longer at 1,000/s, and its latency
+  doubles), and always while the disk is slow: a commit over ``INLINE_COMMIT_LIMIT`` sends every commit to the
+  thread (the loop keeps answering probes while a sync hangs) until ``INLINE_RETRY_SECONDS`` of fast ones.
 
 Files under ``GATEWAY_SPOOL_DIR``: ``segments/<n>.seg`` (framed records, see ``records``), ``ack`` (the forwarder's
 position: every record before it is published or dead-lettered), ``dedup.log`` (ids of deleted segments) and
@@ -144,6 +148,9 @@ class Spool:
         """Batches for the writer thread, in order (``None`` stops it)."""
         self._writer: threading.Thread | None = None
         self._threaded_since: float | None = None
+        self.loop_is_free: Callable[[int], bool] = lambda waiting: True
+        """Given how many appends wait for the next commit, whether nothing else wants the event loop now (the
+        server sets it from its count of requests in the app); then the commit runs on the loop."""
         """When commits moved to the writer thread (a slow commit); ``None`` while they run on the event loop."""
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
         self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="spool-housekeeping")
@@ -325,17 +332,22 @@ class Spool:
     def _start_commit(self) -> None:
         """Commit the batch gathered so far; :meth:`_written` answers it on the loop.
 
-        On the loop, the commit is a callback that runs after the requests of this loop iteration were handled, so
-        they all join it. On the writer thread (a slow disk), the batch is handed over through a ``SimpleQueue``
-        and answered by one callback (cheaper than an executor's ``submit`` and a task around its future).
+        The commit is a callback that runs after the requests of this loop iteration were handled, so they all join
+        it; it then decides where the write runs. On the writer thread, the batch is handed over through a
+        ``SimpleQueue`` and answered by one callback (cheaper than an executor's ``submit`` and a task around its
+        future).
         """
         loop = asyncio.get_running_loop()
         if self._writing is None:
             self._writing = loop.create_future()
-        if self._threaded_since is None:
-            loop.call_soon(self._commit_here)
+        loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        if self._threaded_since is None and self.loop_is_free(len(self._batch)):
+            self._commit_here()
             return
         if self._writer is None:
+            loop = asyncio.get_running_loop()
             self._writer = threading.Thread(target=self._write_loop, args=(loop,), name="spool-writer", daemon=True)
             self._writer.start()
         self._commits.put(self._take_batch())

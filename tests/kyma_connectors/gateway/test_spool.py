@@ -447,3 +447,33 @@ def test_a_slow_commit_moves_commits_to_the_writer_thread_until_the_disk_is_fast
         await reopened.close()
 
     asyncio.run(scenario())
+
+
+def test_commits_go_to_the_writer_thread_while_other_requests_wait_for_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``loop_is_free`` says whether anything besides the batch's own appends wants the loop: if so, the sync runs
+    on the writer thread so that their work overlaps it; once it is free again, on the loop."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path)
+        spool.open()
+        asked: list[int] = []
+        others = {"waiting": 3}
+
+        def free(waiting: int) -> bool:
+            asked.append(waiting)
+            return others["waiting"] == 0
+
+        spool.loop_is_free = free
+        threads = _recording_syncs(monkeypatch, slow=set())
+        assert await append_all(spool, range(4)) == [Appended.ACCEPTED] * 4
+        assert threads == ["spool-writer"]
+        assert asked == [4]  # asked with the batch's own count, once per commit
+        others["waiting"] = 0
+        await spool.append(event(4))
+        assert threads == ["spool-writer", threading.current_thread().name]
+        assert [e.id for e, _ in await read_all(spool)] == [f"id-{n}" for n in range(5)]
+        await spool.close()
+
+    asyncio.run(scenario())
