@@ -9,9 +9,27 @@ so the window survives restarts and SIGKILL. GitHub keeps the same ``X-GitHub-De
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Final
+
+CANONICAL_UUID: Final[re.Pattern[str]] = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def window_key(event_id: str) -> int | str:
+    """What the window keeps of an id: a canonical (lower-case, hyphenated) UUID as its 128-bit number, anything
+    else as it is.
+
+    Why: GitHub's delivery ids and the gateway's own name-based ids are such UUIDs, and a 36-character str costs 88
+    bytes where the number costs 48: with the set and the deque, 100,000 ids take 9.0 instead of 12.9 MiB. The
+    mapping is one-to-one on canonical UUIDs and a number never equals a str, so two ids share a key only if they
+    are equal: the dedup stays exact (no hash that could take a new delivery for a duplicate).
+    """
+    if len(event_id) == 36 and CANONICAL_UUID.fullmatch(event_id):
+        return int(event_id.replace("-", ""), 16)
+    return event_id
 
 
 class DedupWindow:
@@ -19,20 +37,21 @@ class DedupWindow:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._order: deque[str] = deque()
-        self._members: set[str] = set()
+        self._order: deque[int | str] = deque()
+        self._members: set[int | str] = set()
 
     def __contains__(self, event_id: object) -> bool:
-        return event_id in self._members
+        return isinstance(event_id, str) and window_key(event_id) in self._members
 
     def __len__(self) -> int:
         return len(self._members)
 
     def add(self, event_id: str) -> None:
-        if self.capacity <= 0 or event_id in self._members:
+        key = window_key(event_id)
+        if self.capacity <= 0 or key in self._members:
             return
-        self._order.append(event_id)
-        self._members.add(event_id)
+        self._order.append(key)
+        self._members.add(key)
         while len(self._order) > self.capacity:
             self._members.discard(self._order.popleft())
 

@@ -63,8 +63,10 @@ INLINE_READ_BYTES: Final[int] = 64 * 1024
 PREALLOCATE_BYTES: Final[int] = 1024 * 1024
 """Zeros written ahead of the records of the open segment (``Spool._preallocate``)."""
 ZEROS: Final[bytes] = bytes(256 * 1024)
-RECENT_BYTES: Final[int] = 2 * 1024 * 1024
-"""Records of the latest commits kept in memory for the forwarder (``Spool._recent``)."""
+RECENT_BYTES: Final[int] = 512 * 1024
+"""Records of the latest commits kept in memory for the forwarder (``Spool._recent``): a forwarder that keeps up
+takes them within a commit or two; one further behind reads the segments (measured: RSS after saturation 46.7 ->
+45.3 MiB against 2 MiB)."""
 ID_TRACKING_LIMIT: Final[int] = 1_000_000
 """Ids remembered per segment (a pointer each, the strs are the dedup window's): beyond, retiring reads them back."""
 PROBE_INTERVAL: Final[float] = 5.0
