@@ -174,11 +174,14 @@ def test_sigterm_finishes_in_flight_requests(gateway_factory: GatewayFactory, pu
 
 # --- faults on the spool's disk -------------------------------------------------------------------------------------
 def spool_records(segment: Path) -> list[tuple[int, int]]:
-    """(offset, total size) of each record of a segment, read from the documented frame ``[u32 len][u32 CRC]``."""
+    """(offset, total size) of each record of a segment, read from the documented frame ``[u32 len][u32 CRC]``; a zero
+    length is the open segment's preallocated tail (unwritten space, as recovery reads it), not a record."""
     data = segment.read_bytes()
     out, offset = [], 0
     while offset + 8 <= len(data):
         (length,) = struct.unpack_from(">I", data, offset)
+        if length == 0:
+            break
         out.append((offset, 8 + length))
         offset += 8 + length
     return out
