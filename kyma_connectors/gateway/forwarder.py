@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 
+from kyma_connectors.gateway.deliveries import rfc3339_epoch
 from kyma_connectors.gateway.errors import PermanentPublishError, TemporaryPublishError
 from kyma_connectors.gateway.publisher import Publisher
 from kyma_connectors.gateway.records import Event
@@ -32,43 +33,6 @@ LOG = logging.getLogger(__name__)
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 ACK_INTERVAL = 0.01
 """Seconds between two writes of the forwarder's position (see ``Forwarder._ack_loop``)."""
-
-
-class _Epochs:
-    """Seconds since the epoch of an event time, the part up to the second parsed once per second.
-
-    Event times are the gateway's own ``2026-12-03T13:45:25.123Z`` (``deliveries.rfc3339_now``), and consecutive
-    events share their second: a full ``fromisoformat`` per publish was most of the end-to-end metric's cost.
-    Another form (an older spool's) is parsed whole.
-    """
-
-    __slots__ = ("_epoch", "_prefix")
-
-    def __init__(self) -> None:
-        self._prefix = ""
-        self._epoch = 0.0
-
-    def __call__(self, stamp: str) -> float | None:
-        if len(stamp) == 24 and stamp[19] == "." and stamp[23] == "Z" and stamp[20:23].isdigit():
-            prefix = stamp[:19]
-            if prefix != self._prefix:
-                whole = _parse(prefix + "Z")
-                if whole is None:
-                    return None
-                self._prefix, self._epoch = prefix, whole
-            return self._epoch + int(stamp[20:23]) / 1000
-        return _parse(stamp)
-
-
-def _parse(stamp: str) -> float | None:
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-_epoch = _Epochs()
 
 
 @dataclass
@@ -239,7 +203,7 @@ class Forwarder:
         return random.uniform(0, min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30)))  # noqa: S311
 
     def _observe_age(self, event: Event) -> None:
-        accepted = _epoch(event.time)
+        accepted = rfc3339_epoch(event.time)
         if accepted is not None:
             self.metrics.end_to_end.observe(max(0.0, time.time() - accepted))
 

@@ -150,10 +150,10 @@ class Spool:
         """Batches for the writer thread, in order (``None`` stops it)."""
         self._writer: threading.Thread | None = None
         self._threaded_since: float | None = None
+        """When commits moved to the writer thread (a slow commit); ``None`` while they run on the event loop."""
         self.loop_is_free: Callable[[int], bool] = lambda waiting: True
         """Given how many appends wait for the next commit, whether nothing else wants the event loop now (the
         server sets it from its count of requests in the app); then the commit runs on the loop."""
-        """When commits moved to the writer thread (a slow commit); ``None`` while they run on the event loop."""
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
         self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="spool-housekeeping")
         self._lock = threading.Lock()
@@ -346,7 +346,8 @@ class Spool:
 
     def _commit(self) -> None:
         if self._threaded_since is None and self.loop_is_free(len(self._batch)):
-            self._commit_here()
+            commit = self._take_batch()
+            self._written(*self._timed_write(commit), commit)
             return
         if self._writer is None:
             loop = asyncio.get_running_loop()
@@ -359,38 +360,33 @@ class Spool:
         self._batch, self._batch_ids, self._batch_futures, self._batch_events = [], [], [], []
         return commit
 
-    def _commit_here(self) -> None:
-        """On the loop: write and sync what gathered, answer it; a slow one moves later commits to the thread."""
-        commit = self._take_batch()
-        started = time.monotonic()
-        try:
-            outcome: tuple[Position, int] | BaseException = self._write(commit.records)
-        except Exception as exc:  # whatever the failure, every waiter of the batch must get an answer
-            outcome = exc
-        took = time.monotonic() - started
-        if took > INLINE_COMMIT_LIMIT:
-            self._threaded_since = time.monotonic()
-            LOG.warning("a spool commit took %.0f ms on the event loop: committing on the writer thread for now",
-                        took * 1000)
-        self._written(outcome, commit, took)
-
     def _write_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """The writer thread: each batch written and synced in order, its outcome handed to the loop."""
         while (commit := self._commits.get()) is not None:
-            started = time.monotonic()
-            try:
-                outcome: tuple[Position, int] | BaseException = self._write(commit.records)
-            except Exception as exc:  # whatever the failure, every waiter of the batch must get an answer
-                outcome = exc
-            loop.call_soon_threadsafe(self._written, outcome, commit, time.monotonic() - started)
+            loop.call_soon_threadsafe(self._written, *self._timed_write(commit), commit)
 
-    def _written(self, outcome: tuple[Position, int] | BaseException, commit: _Commit, took: float = 0.0) -> None:
-        """On the loop: answer every waiter of a finished write, then start the next batch if one gathered."""
+    def _timed_write(self, commit: _Commit) -> tuple[tuple[Position, int] | BaseException, float]:
+        """The batch's write, or its failure (every waiter of the batch must get an answer), and the seconds it took."""
+        started = time.monotonic()
+        try:
+            outcome: tuple[Position, int] | BaseException = self._write(commit.records)
+        except Exception as exc:
+            outcome = exc
+        return outcome, time.monotonic() - started
+
+    def _written(self, outcome: tuple[Position, int] | BaseException, took: float, commit: _Commit) -> None:
+        """On the loop: answer every waiter of a finished write, then start the next batch if one gathered.
+
+        Also where commits move: a write slower than ``INLINE_COMMIT_LIMIT`` (wherever it ran) sends the next ones
+        to the writer thread, and ``INLINE_RETRY_SECONDS`` without one brings them back to the loop.
+        """
         futures = commit.futures
-        threaded = self._threaded_since
-        if threaded is not None and took > INLINE_COMMIT_LIMIT:
-            self._threaded_since = time.monotonic()  # still slow: the fast period starts again
-        elif threaded is not None and time.monotonic() - threaded >= INLINE_RETRY_SECONDS:
+        now = time.monotonic()
+        if took > INLINE_COMMIT_LIMIT:
+            if self._threaded_since is None:
+                LOG.warning("a spool commit took %.0f ms: committing on the writer thread for now", took * 1000)
+            self._threaded_since = now  # the period of fast commits starts after the last slow one
+        elif self._threaded_since is not None and now - self._threaded_since >= INLINE_RETRY_SECONDS:
             self._threaded_since = None
             LOG.info("spool commits fast again: committing on the event loop")
         if isinstance(outcome, BaseException):

@@ -15,7 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyma_connectors.core.catalog import load_catalog
-from kyma_connectors.gateway.deliveries import Ignored, Mapper, Uncatalogued, parse_json, rfc3339, rfc3339_now
+from kyma_connectors.gateway.deliveries import (
+    Ignored,
+    Mapper,
+    Uncatalogued,
+    parse_json,
+    rfc3339,
+    rfc3339_epoch,
+    rfc3339_now,
+)
 from kyma_connectors.gateway.errors import DeliveryError, MalformedDeliveryError
 from kyma_connectors.gateway.records import Event
 from kyma_connectors.gateway.settings import Settings
@@ -201,3 +209,15 @@ def test_the_event_time_is_now_in_rfc_3339_utc_to_the_millisecond() -> None:
         assert len(stamp) == 24
         assert stamp.endswith("Z")
         assert rfc3339(before) <= stamp <= rfc3339(after)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2026-12-03T13:45:25.123Z", "2026-12-03T13:45:26.000Z", "2026-12-03T13:45:25.999Z", "2026-12-31T23:59:59.500Z",
+     "2026-12-03T13:45:25Z", "2026-12-03T14:45:25.123+01:00", "2026-12-03T13:45:25.123456Z"],
+)
+def test_the_epoch_of_an_event_time_is_its_full_parse(stamp: str) -> None:
+    """The per-second cache gives what parsing the whole time gives, for the gateway's form and any other."""
+    whole = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    assert rfc3339_epoch(stamp) == pytest.approx(whole, abs=1e-6)
+    assert rfc3339_epoch("2026-12-03T13:45:2x.123Z") is None

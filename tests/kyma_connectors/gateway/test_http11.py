@@ -1,15 +1,21 @@
 """The gateway's HTTP/1.1 protocol over raw sockets on loopback, as clients other than ``requests`` speak it:
-pipelining, ``HEAD``, ``Expect: 100-continue``, chunked bodies, HTTP/1.0, upgrades and garbage (RFC 9112)."""
+pipelining, ``HEAD``, ``Expect: 100-continue``, chunked bodies, HTTP/1.0, upgrades and garbage (RFC 9112); and in
+process, the count of requests in the app that the spool relies on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from kyma_connectors.gateway.connections import Guard, Limits
+from kyma_connectors.gateway.http11 import HttpProtocol
 from tests.kyma_connectors.gateway.harness import Gateway, PublisherDouble, github_headers, wait_until
 from tests.support.paths import GITHUB_PAYLOADS
 
@@ -155,3 +161,41 @@ def test_what_the_parser_refuses_gets_400_and_a_closed_connection(
         assert (status, headers.get("connection")) == (400, "close")
         assert reader.closed()
     assert gateway.alive()
+
+
+def test_the_guard_counts_the_requests_in_the_app_until_each_is_answered() -> None:
+    """``Guard.answering`` is what the spool asks before it syncs on the loop: every request in the app counts, on
+    every connection, until its task is done, also when the app fails."""
+    guard = Guard(Limits(max_connections=10, idle_timeout=5, header_timeout=5, body_timeout=5,
+                         max_header_bytes=8192, max_headers=50))
+    release = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await release.wait()
+        if scope["path"] == "/fail":
+            raise RuntimeError("a bug")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> list[bytes]:
+        config, state = SimpleNamespace(loaded_app=app), SimpleNamespace(connections=set(), tasks=set())
+        protocol = HttpProtocol.bound_to(guard)
+        server = await asyncio.get_running_loop().create_server(lambda: protocol(config, state), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        for (_, writer), path in zip(streams, ("/a", "/b", "/fail"), strict=True):
+            writer.write(b"GET %s HTTP/1.1\r\nHost: g\r\n\r\n" % path.encode())
+        while guard.answering < 3:
+            await asyncio.sleep(0.01)
+        release.set()
+        answers = [await reader.readline() for reader, _ in streams]
+        while state.tasks:
+            await asyncio.sleep(0.01)
+        for _, writer in streams:
+            writer.close()
+        server.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers == [b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 500 Internal Server Error\r\n"]
+    assert guard.answering == 0
